@@ -1,0 +1,60 @@
+"""The JSON Schemas of every record type that leaves the program, and the labeling config.
+
+They are committed under ``schemas/`` so that evaluation scripts in any language can
+validate our files; ``tests/test_contracts.py`` fails when they drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from .corpus import Article
+from .files import atomic_write
+from .labeling import labeling_config
+from .scheme import Scheme
+from .tasks import Task
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# name -> (model, whether the file holds a JSON list of them, what the file is)
+RECORDS: dict[str, tuple[type[BaseModel], bool, str]] = {
+    "article": (Article, False, "one line of `stance articles` output (JSON lines)"),
+    "tasks": (Task, True, "a Label Studio import file written by `stance tasks` (a JSON list)"),
+    "scheme": (Scheme, False, "a label scheme file (`--scheme`)"),
+}
+
+
+def json_schema(name: str) -> dict:
+    """The JSON Schema of record type ``name`` (a key of :data:`RECORDS`)."""
+    model, is_list, what = RECORDS[name]
+    schema = model.model_json_schema(mode="serialization")
+    if is_list:
+        defs = schema.pop("$defs", {})
+        defs[model.__name__] = schema
+        schema = {"type": "array", "items": {"$ref": f"#/$defs/{model.__name__}"}, "$defs": defs}
+    return {"$schema": JSON_SCHEMA_DIALECT, "title": name, "description": what, **schema}
+
+
+def generated_files(scheme: Scheme) -> dict[str, str]:
+    """File name -> content of every generated contract for ``scheme``."""
+    files = {
+        f"{name}.schema.json": json.dumps(json_schema(name), indent=2, ensure_ascii=False) + "\n"
+        for name in RECORDS
+    }
+    files["stance-claim.xml"] = labeling_config(scheme)
+    return files
+
+
+def write_contracts(scheme: Scheme, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write every generated contract into ``out_dir``; return the paths written."""
+    written = []
+    for name, content in generated_files(scheme).items():
+        path = Path(out_dir) / name
+        with atomic_write(path) as out:
+            out.write(content)
+        written.append(path)
+    return written

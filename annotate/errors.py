@@ -1,0 +1,61 @@
+"""The one exception root of the toolkit.
+
+Stage code raises :class:`AnnotateError` (or a subclass); only the CLI turns it into a
+one-line message and an exit code. A message says what is wrong, where (file and line,
+row or task) and what to do next.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class AnnotateError(Exception):
+    """A user's mistake or an environment problem that the user can fix.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong, in a few words.
+    path : str or os.PathLike, optional
+        The file or folder the problem is in.
+    where : str, optional
+        The place inside that file: ``"line 3"``, ``"row 12"``, ``"targets -> 0 -> id"``.
+    fix : str, optional
+        What the user can do about it.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        where: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = None if path is None else os.fspath(path)
+        self.where = where
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        head = ": ".join(p for p in (self.path, self.where, self.problem) if p)
+        return f"{head}; {self.fix}" if self.fix else head
+
+
+class InputError(AnnotateError):
+    """An input file or record that cannot be read as it is."""
+
+
+class SchemeError(AnnotateError):
+    """A label scheme file that is not a valid scheme."""
+
+
+class SplitterError(AnnotateError):
+    """The sentence splitter failed on a text."""
+
+    exit_code = 3
