@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall when the package's requirements change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,studio]'
 	touch $@
 
 install: $(VENV)/.installed
