@@ -235,10 +235,11 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # Point at the line of the bad byte, not of the record's start.
+        # Point at the line and column of the bad byte, not at the record's start.
         line += raw.count(b"\n", 0, exc.start)
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
         raise InputError(
-            f"bytes are not UTF-8 (0x{raw[exc.start]:02x} at byte {exc.start})",
+            f"bytes are not UTF-8 (0x{raw[exc.start]:02x} at byte {column} of the line)",
             path=path, where=f"line {line}",
             fix=f"save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path}",
         ) from None

@@ -1,0 +1,225 @@
+"""The `stance` command line: help, version, exact error lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from annotate import __version__
+from annotate.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def subcommands() -> list[list[str]]:
+    """Every command and sub-command path of the parser, found by walking it."""
+    found = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    found.append([*path, name])
+                    walk(sub, [*path, name])
+
+    walk(build_parser(), [])
+    return found
+
+
+@pytest.mark.parametrize("command", subcommands(), ids=" ".join)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert out.startswith("usage: stance " + " ".join(command))
+    assert "options:" in out
+
+
+def test_the_expected_commands_exist():
+    top = {c[0] for c in subcommands()}
+    assert {"articles", "tasks", "config", "schemas"} <= top
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"stance {__version__}\n"
+
+
+def test_console_script_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "annotate", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"stance {__version__}"
+
+
+# --- a user's mistakes: one line on stderr, naming file, place, problem and fix -------------
+
+
+def write(path: Path, content: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def expect_error(capsys, argv, message: str, code: int = 1) -> None:
+    got, out, err = run(capsys, *argv)
+    assert (got, err) == (code, f"error: {message}\n")
+    assert "Traceback" not in err and out == ""
+
+
+def test_missing_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expect_error(capsys, ["articles", "nope.txt", "-o", "o.jsonl"],
+                 "nope.txt: no such file or folder; check the path")
+    assert not Path("o.jsonl").exists()
+
+
+def test_folder_with_no_articles(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "empty" / "notes.md", "not an article")
+    expect_error(capsys, ["tasks", "empty", "-o", "o.json"],
+                 "empty: no articles found (looked for *.txt, *.jsonl, *.csv files, recursively); "
+                 "put article files there or name the files directly")
+
+
+def test_non_utf8_bytes(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "latin.txt", b" date 2020-01-01 First line.\nCaf\xe9 ol\xe9.")
+    expect_error(capsys, ["articles", "latin.txt", "-o", "o.jsonl"],
+                 "latin.txt: line 2: bytes are not UTF-8 (0xe9 at byte 4 of the line); "
+                 "save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 latin.txt")
+
+
+def test_seed_file_without_header(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "nohead.txt", "CAIRO, Dec. 28-- No header here.")
+    expect_error(capsys, ["articles", "nohead.txt", "-o", "o.jsonl"],
+                 "nohead.txt: line 1: no ' date YYYY-MM-DD ' header; a seed file starts with "
+                 "' date 2019-12-28 ' and then the text (use .jsonl or .csv for articles without it)")
+
+
+def test_empty_article(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", '{"id": "a1", "text": "Fine."}\n{"id": "a2", "text": " \\n "}\n')
+    expect_error(capsys, ["articles", "a.jsonl", "-o", "o.jsonl"],
+                 "a.jsonl: line 2: article 'a2' is empty; give it text or remove it")
+
+
+def test_csv_without_the_named_column(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "bodies.csv", 'Body ID,text\n1,"Some text."\n')
+    expect_error(capsys, ["tasks", "bodies.csv", "--id-column", "Body ID",
+                          "--text-column", "articleBody", "-o", "o.json"],
+                 "bodies.csv: line 1: no column 'articleBody'; the columns are 'Body ID', 'text'; "
+                 "name the column with --text-column")
+
+
+def test_bad_json_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", '{"id": "a", "text": "Hi."}\n{"id": "b", "text": "x",}\n')
+    expect_error(capsys, ["articles", "a.jsonl", "-o", "o.jsonl"],
+                 "a.jsonl: line 2: not valid JSON (Expecting property name enclosed in double "
+                 "quotes at column 25); each line must be one JSON object")
+
+
+def test_duplicate_article_ids_name_both_places(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "one.jsonl", '{"id": "a", "text": "Hi there."}\n')
+    write(tmp_path / "two.jsonl", '{"id": "z", "text": "Zed."}\n{"id": "a", "text": "Again."}\n')
+    expect_error(capsys, ["tasks", "one.jsonl", "two.jsonl", "-o", "o.json"],
+                 "two.jsonl: line 2: duplicate article id 'a', first at one.jsonl line 1; "
+                 "give every article a unique id")
+
+
+def test_duplicate_ids_across_csv_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.csv", 'id,text\n7,"One.\nTwo."\n7,Three.\n')
+    expect_error(capsys, ["articles", "a.csv", "-o", "o.jsonl"],
+                 "a.csv: row 2 (line 4): duplicate article id '7', first at a.csv row 1 (line 2); "
+                 "give every article a unique id")
+
+
+def test_unknown_scheme_version(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "s.json", '{"scheme": "stance-claim/v9", "name": "x"}')
+    expect_error(capsys, ["tasks", str(SEEDS), "--scheme", "s.json", "-o", "o.json"],
+                 "s.json: scheme: unknown scheme version 'stance-claim/v9'; "
+                 "known versions: stance-claim/v1")
+
+
+def test_wrong_scheme_names_the_field_path(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scheme = json.loads((REPO / "schemas" / "stance-claim.json").read_text())
+    scheme["targets"][1]["id"] = "Bad Id"
+    write(tmp_path / "s.json", json.dumps(scheme))
+    expect_error(capsys, ["config", "--scheme", "s.json", "-o", "c.xml"],
+                 "s.json: targets -> 1 -> id: String should match pattern '^[a-z][a-z0-9_]{0,39}$'; "
+                 "see schemas/stance-claim.json for a valid scheme")
+
+
+def test_rejects_file_keeps_every_bad_record_and_counts_add_up(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", '{"id": "a", "text": "Hi."}\n{"id": "b", "text": ""}\nnot json\n'
+                                '{"id": "c", "text": "Fine."}\n{"id": "a", "text": "Dup."}\n')
+    write(tmp_path / "latin.txt", b" date 2020-01-01 Caf\xe9.")
+    code, out, err = run(capsys, "articles", "a.jsonl", "latin.txt", "-o", "o.jsonl",
+                         "--rejects", "r.jsonl")
+    assert (code, err) == (0, "")
+    assert out == ("6 articles read: 2 accepted, 4 rejected (reasons in r.jsonl)\n"
+                   "wrote 2 articles to o.jsonl\n")
+    rejects = [json.loads(line) for line in Path("r.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["where"]) for r in rejects] == [
+        ("a.jsonl", "line 2"), ("a.jsonl", "line 3"), ("a.jsonl", "line 5"), ("latin.txt", "line 1")]
+    assert [r["reason"].split(" (")[0] for r in rejects] == [
+        "article 'b' is empty", "not valid JSON", "duplicate article id 'a', first at a.jsonl line 1",
+        "bytes are not UTF-8"]
+    assert [json.loads(line)["id"] for line in Path("o.jsonl").read_text().splitlines()] == ["a", "c"]
+
+
+def test_failed_run_leaves_the_old_output_alone(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "o.jsonl", "old\n")
+    write(tmp_path / "a.jsonl", '{"id": "a", "text": "Hi."}\nnot json\n')
+    code, _, _ = run(capsys, "articles", "a.jsonl", "-o", "o.jsonl")
+    assert code == 1
+    assert Path("o.jsonl").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl", "o.jsonl"]
+
+
+# --- the commands of the README on the seeds ------------------------------------------------
+
+
+def test_articles_on_the_seeds(tmp_path, capsys):
+    code, out, err = run(capsys, "articles", SEEDS, "-o", tmp_path / "a.jsonl")
+    assert (code, err) == (0, "")
+    assert out == f"2 articles read: 2 accepted, 0 rejected\nwrote 2 articles to {tmp_path / 'a.jsonl'}\n"
+
+
+def test_tasks_on_the_seeds(tmp_path, capsys):
+    code, out, err = run(capsys, "tasks", SEEDS, "-o", tmp_path / "t.json")
+    assert (code, err) == (0, "")
+    tasks = json.loads((tmp_path / "t.json").read_text())
+    assert out.splitlines()[1] == (f"wrote {len(tasks)} tasks (one per sentence, split by sentencex "
+                                   f"1.0.32) for scheme stance-claim/v1 to {tmp_path / 't.json'}")
+
+
+def test_config_writes_the_committed_xml(tmp_path, capsys):
+    code, out, _ = run(capsys, "config", "-o", tmp_path / "c.xml")
+    assert code == 0
+    assert (tmp_path / "c.xml").read_text() == (REPO / "schemas" / "stance-claim.xml").read_text()
+    assert "3 targets: haftar_lna, gna, turkey_military" in out

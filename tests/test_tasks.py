@@ -1,0 +1,89 @@
+"""Label Studio tasks: one per sentence, exact offsets, stable ids, every config field."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from annotate.corpus import iter_articles
+from annotate.labeling import config_fields, labeling_config
+from annotate.scheme import load_scheme
+from annotate.tasks import write_tasks
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+
+def make_tasks(inputs, path: Path, **kwargs) -> list[dict]:
+    write_tasks(iter_articles(inputs), path, load_scheme(), **kwargs)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_seed_tasks_hold_every_field_and_exact_offsets(tmp_path):
+    tasks = make_tasks([SEEDS], tmp_path / "t.json")
+    articles = {a.id: a for a in iter_articles([SEEDS])}
+    assert len(tasks) == 21
+    fields = config_fields(labeling_config(load_scheme()))
+    for task in tasks:
+        assert list(task) == ["data"]
+        data = task["data"]
+        assert fields <= data.keys()
+        assert articles[data["article_id"]].text[data["start"]:data["end"]] == data["text"]
+        assert data["sentence_id"] == f"{data['article_id']}:{data['start']}-{data['end']}"
+        assert data["scheme"] == "stance-claim/v1"
+        assert data["splitter"] == "sentencex 1.0.32 (en)"
+    assert len({t["data"]["sentence_id"] for t in tasks}) == len(tasks)
+    # No task holds the trailing credit.
+    assert not any("Xinhau" in t["data"]["text"] for t in tasks)
+
+
+def test_context_is_the_neighbouring_sentences(tmp_path):
+    tasks = [t["data"] for t in make_tasks([SEEDS], tmp_path / "t.json")]
+    first = [t for t in tasks if t["article_id"] == "004_4c9b530dd287076b"]
+    assert first[0]["context_before"] == ""
+    assert first[0]["context_after"] == first[1]["text"]
+    assert first[1]["context_before"] == first[0]["text"]
+    assert first[-1]["context_after"] == ""
+    wide = [t["data"] for t in make_tasks([SEEDS], tmp_path / "w.json", context=2)]
+    wide = [t for t in wide if t["article_id"] == "004_4c9b530dd287076b"]
+    article = next(a for a in iter_articles([SEEDS]) if a.id == "004_4c9b530dd287076b")
+    assert wide[2]["context_before"] == article.text[first[0]["start"]:first[1]["end"]]
+    assert "\n\n" in wide[2]["context_before"]
+
+
+def test_rerun_is_byte_identical(tmp_path):
+    write_tasks(iter_articles([SEEDS]), tmp_path / "a.json", load_scheme())
+    write_tasks(iter_articles([SEEDS]), tmp_path / "b.json", load_scheme())
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def test_adding_or_removing_an_article_moves_no_other_id(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus, ignore=shutil.ignore_patterns("*.json", "*.md", "labels"))
+    before = make_tasks([corpus], tmp_path / "before.json")
+    (corpus / "001_new.txt").write_text(" date 2020-01-05 A new article. It sits between them.")
+    middle = make_tasks([corpus], tmp_path / "middle.json")
+    (corpus / "000_2e743664b03188b8.txt").unlink()
+    after = make_tasks([corpus], tmp_path / "after.json")
+
+    def by_article(tasks):
+        out: dict[str, list] = {}
+        for t in tasks:
+            out.setdefault(t["data"]["article_id"], []).append(t)
+        return out
+
+    before, middle, after = by_article(before), by_article(middle), by_article(after)
+    assert middle["000_2e743664b03188b8"] == before["000_2e743664b03188b8"]
+    assert middle["004_4c9b530dd287076b"] == before["004_4c9b530dd287076b"]
+    assert after["004_4c9b530dd287076b"] == before["004_4c9b530dd287076b"]
+    assert after["001_new"] == middle["001_new"]
+    assert [t["data"]["sentence_id"] for t in middle["001_new"]] == ["001_new:0-14", "001_new:15-36"]
+
+
+def test_file_is_a_json_list_with_one_task_per_line(tmp_path):
+    make_tasks([SEEDS], tmp_path / "t.json")
+    lines = (tmp_path / "t.json").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[" and lines[-1] == "]"
+    assert all(line.startswith('{"data":') for line in lines[1:-1])
+    assert len(lines) == 21 + 2
