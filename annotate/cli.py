@@ -75,11 +75,10 @@ def cmd_articles(args: argparse.Namespace) -> None:
 def cmd_tasks(args: argparse.Namespace) -> None:
     scheme = load_scheme(args.scheme)
     rejects: list[Rejected] = []
-    with Progress("articles") as progress:
+    with Progress("tasks") as progress:
         counts = write_tasks(
             _read_articles(args, rejects), args.output, scheme,
-            context=args.context, language=args.language,
-            on_task=lambda n: progress.advance(note=f"{progress.count:,} articles"),
+            context=args.context, language=args.language, on_task=progress.advance,
         )
     print(_report_rejects(args, rejects, counts.articles, "articles"))
     print(f"wrote {counts.sentences:,} tasks (one per sentence, split by {SPLITTER}) "
@@ -108,44 +107,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stance {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser(
-        "articles", help="read articles and write one JSON line per article",
-        description="Read articles (seed .txt, .jsonl, .csv, folders) and write one JSON line "
-        "per article: id, text, date, title, source, credit, sha256, origin.",
-    )
+    p = _command(commands, cmd_articles, "articles", "FILE.jsonl",
+                 "read articles and write one JSON line per article",
+                 "Read articles (seed .txt, .jsonl, .csv, folders) and write one JSON line per "
+                 "article: id, text, date, title, source, credit, sha256, origin.")
     _add_inputs(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.jsonl", help="where to write")
-    p.set_defaults(run=cmd_articles)
 
-    p = commands.add_parser(
-        "tasks", help="split articles into sentences and write a Label Studio import file",
-        description="Split articles into sentences with exact offsets and stable ids and write "
-        "a Label Studio import file: a JSON list of {\"data\": {...}}, one task per sentence.",
-    )
+    p = _command(commands, cmd_tasks, "tasks", "FILE.json",
+                 "split articles into sentences and write a Label Studio import file",
+                 "Split articles into sentences with exact offsets and stable ids and write a "
+                 "Label Studio import file: a JSON list of {\"data\": {...}}, one task per sentence.")
     _add_inputs(p)
     _add_scheme(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="where to write")
     p.add_argument("--context", type=int, default=1, metavar="N",
                    help="sentences of context shown before and after (default: 1)")
     p.add_argument("--language", default="en", help="language code for the splitter (default: en)")
-    p.set_defaults(run=cmd_tasks)
 
-    p = commands.add_parser(
-        "config", help="write the Label Studio labeling config for a scheme",
-        description="Generate the Label Studio labeling config (XML) from a label scheme.",
-    )
+    p = _command(commands, cmd_config, "config", "FILE.xml",
+                 "write the Label Studio labeling config for a scheme",
+                 "Generate the Label Studio labeling config (XML) from a label scheme.")
     _add_scheme(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.xml", help="where to write")
-    p.set_defaults(run=cmd_config)
 
-    p = commands.add_parser(
-        "schemas", help="write the JSON Schemas of our files and the labeling config",
-        description="Write the JSON Schema of every record type stance writes, and the "
-        "labeling config, into a folder (the committed copies live in schemas/).",
-    )
+    p = _command(commands, cmd_schemas, "schemas", "DIR",
+                 "write the JSON Schemas of our files and the labeling config",
+                 "Write the JSON Schema of every record type stance writes, and the labeling "
+                 "config, into a folder (the committed copies live in schemas/).")
     _add_scheme(p)
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write into")
-    p.set_defaults(run=cmd_schemas)
+    return parser
+
+
+def _command(commands, run, name: str, output: str | None, summary: str, description: str):
+    """Add a sub-command that calls ``run(args)``; with ``output``, its ``-o`` option."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    if output is not None:
+        parser.add_argument("-o", "--output", required=True, metavar=output, help="where to write")
+    parser.set_defaults(run=run)
     return parser
 
 

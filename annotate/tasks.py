@@ -119,7 +119,7 @@ def write_tasks(
                 n += 1
             counts.sentences += n
             if on_task is not None:
-                on_task(n)
+                on_task(n)  # the tasks of one article are written
         out.write("\n]\n")
     return counts
 

@@ -82,84 +82,62 @@ def expect_error(capsys, argv, message: str, code: int = 1) -> None:
     assert "Traceback" not in err and out == ""
 
 
-def test_missing_file(tmp_path, capsys, monkeypatch):
+# (files to write, argv, the exact error line after "error: ")
+MISTAKES = {
+    "missing file": (
+        {}, ["articles", "nope.txt", "-o", "o.jsonl"],
+        "nope.txt: no such file or folder; check the path"),
+    "folder with no articles": (
+        {"empty/notes.md": "not an article"}, ["tasks", "empty", "-o", "o.json"],
+        "empty: no articles found (looked for *.txt, *.jsonl, *.csv files, recursively); "
+        "put article files there or name the files directly"),
+    "non-UTF-8 bytes": (
+        {"latin.txt": b" date 2020-01-01 First line.\nCaf\xe9 ol\xe9."},
+        ["articles", "latin.txt", "-o", "o.jsonl"],
+        "latin.txt: line 2: bytes are not UTF-8 (0xe9 at byte 4 of the line); "
+        "save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 latin.txt"),
+    "seed file without header": (
+        {"nohead.txt": "CAIRO, Dec. 28-- No header here."}, ["articles", "nohead.txt", "-o", "o.jsonl"],
+        "nohead.txt: line 1: no ' date YYYY-MM-DD ' header; a seed file starts with "
+        "' date 2019-12-28 ' and then the text (use .jsonl or .csv for articles without it)"),
+    "empty article": (
+        {"a.jsonl": '{"id": "a1", "text": "Fine."}\n{"id": "a2", "text": " \\n "}\n'},
+        ["articles", "a.jsonl", "-o", "o.jsonl"],
+        "a.jsonl: line 2: article 'a2' is empty; give it text or remove it"),
+    "CSV without the named column": (
+        {"bodies.csv": 'Body ID,text\n1,"Some text."\n'},
+        ["tasks", "bodies.csv", "--id-column", "Body ID", "--text-column", "articleBody", "-o", "o.json"],
+        "bodies.csv: line 1: no column 'articleBody'; the columns are 'Body ID', 'text'; "
+        "name the column with --text-column"),
+    "bad JSON line": (
+        {"a.jsonl": '{"id": "a", "text": "Hi."}\n{"id": "b", "text": "x",}\n'},
+        ["articles", "a.jsonl", "-o", "o.jsonl"],
+        "a.jsonl: line 2: not valid JSON (Expecting property name enclosed in double "
+        "quotes at column 25); each line must be one JSON object"),
+    "duplicate article ids": (
+        {"one.jsonl": '{"id": "a", "text": "Hi there."}\n',
+         "two.jsonl": '{"id": "z", "text": "Zed."}\n{"id": "a", "text": "Again."}\n'},
+        ["tasks", "one.jsonl", "two.jsonl", "-o", "o.json"],
+        "two.jsonl: line 2: duplicate article id 'a', first at one.jsonl line 1; "
+        "give every article a unique id"),
+    "duplicate ids across CSV rows": (
+        {"a.csv": 'id,text\n7,"One.\nTwo."\n7,Three.\n'}, ["articles", "a.csv", "-o", "o.jsonl"],
+        "a.csv: row 2 (line 4): duplicate article id '7', first at a.csv row 1 (line 2); "
+        "give every article a unique id"),
+    "unknown scheme version": (
+        {"s.json": '{"scheme": "stance-claim/v9", "name": "x"}'},
+        ["tasks", str(SEEDS), "--scheme", "s.json", "-o", "o.json"],
+        "s.json: scheme: unknown scheme version 'stance-claim/v9'; known versions: stance-claim/v1"),
+}
+
+
+@pytest.mark.parametrize("files, argv, message", MISTAKES.values(), ids=MISTAKES.keys())
+def test_a_users_mistake_is_one_line_and_exit_1(files, argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    expect_error(capsys, ["articles", "nope.txt", "-o", "o.jsonl"],
-                 "nope.txt: no such file or folder; check the path")
-    assert not Path("o.jsonl").exists()
-
-
-def test_folder_with_no_articles(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "empty" / "notes.md", "not an article")
-    expect_error(capsys, ["tasks", "empty", "-o", "o.json"],
-                 "empty: no articles found (looked for *.txt, *.jsonl, *.csv files, recursively); "
-                 "put article files there or name the files directly")
-
-
-def test_non_utf8_bytes(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "latin.txt", b" date 2020-01-01 First line.\nCaf\xe9 ol\xe9.")
-    expect_error(capsys, ["articles", "latin.txt", "-o", "o.jsonl"],
-                 "latin.txt: line 2: bytes are not UTF-8 (0xe9 at byte 4 of the line); "
-                 "save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 latin.txt")
-
-
-def test_seed_file_without_header(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "nohead.txt", "CAIRO, Dec. 28-- No header here.")
-    expect_error(capsys, ["articles", "nohead.txt", "-o", "o.jsonl"],
-                 "nohead.txt: line 1: no ' date YYYY-MM-DD ' header; a seed file starts with "
-                 "' date 2019-12-28 ' and then the text (use .jsonl or .csv for articles without it)")
-
-
-def test_empty_article(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "a.jsonl", '{"id": "a1", "text": "Fine."}\n{"id": "a2", "text": " \\n "}\n')
-    expect_error(capsys, ["articles", "a.jsonl", "-o", "o.jsonl"],
-                 "a.jsonl: line 2: article 'a2' is empty; give it text or remove it")
-
-
-def test_csv_without_the_named_column(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "bodies.csv", 'Body ID,text\n1,"Some text."\n')
-    expect_error(capsys, ["tasks", "bodies.csv", "--id-column", "Body ID",
-                          "--text-column", "articleBody", "-o", "o.json"],
-                 "bodies.csv: line 1: no column 'articleBody'; the columns are 'Body ID', 'text'; "
-                 "name the column with --text-column")
-
-
-def test_bad_json_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "a.jsonl", '{"id": "a", "text": "Hi."}\n{"id": "b", "text": "x",}\n')
-    expect_error(capsys, ["articles", "a.jsonl", "-o", "o.jsonl"],
-                 "a.jsonl: line 2: not valid JSON (Expecting property name enclosed in double "
-                 "quotes at column 25); each line must be one JSON object")
-
-
-def test_duplicate_article_ids_name_both_places(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "one.jsonl", '{"id": "a", "text": "Hi there."}\n')
-    write(tmp_path / "two.jsonl", '{"id": "z", "text": "Zed."}\n{"id": "a", "text": "Again."}\n')
-    expect_error(capsys, ["tasks", "one.jsonl", "two.jsonl", "-o", "o.json"],
-                 "two.jsonl: line 2: duplicate article id 'a', first at one.jsonl line 1; "
-                 "give every article a unique id")
-
-
-def test_duplicate_ids_across_csv_rows(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "a.csv", 'id,text\n7,"One.\nTwo."\n7,Three.\n')
-    expect_error(capsys, ["articles", "a.csv", "-o", "o.jsonl"],
-                 "a.csv: row 2 (line 4): duplicate article id '7', first at a.csv row 1 (line 2); "
-                 "give every article a unique id")
-
-
-def test_unknown_scheme_version(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write(tmp_path / "s.json", '{"scheme": "stance-claim/v9", "name": "x"}')
-    expect_error(capsys, ["tasks", str(SEEDS), "--scheme", "s.json", "-o", "o.json"],
-                 "s.json: scheme: unknown scheme version 'stance-claim/v9'; "
-                 "known versions: stance-claim/v1")
+    for name, content in files.items():
+        write(tmp_path / name, content)
+    expect_error(capsys, argv, message)
+    assert not (tmp_path / argv[argv.index("-o") + 1]).exists()
 
 
 def test_wrong_scheme_names_the_field_path(tmp_path, capsys, monkeypatch):
