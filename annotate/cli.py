@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .contracts import write_contracts
 from .corpus import CsvColumns, Rejected, iter_articles
 from .errors import AnnotateError
 from .files import Progress, atomic_write, write_jsonl
@@ -94,6 +93,8 @@ def cmd_config(args: argparse.Namespace) -> None:
 
 
 def cmd_schemas(args: argparse.Namespace) -> None:
+    from .contracts import write_contracts  # imports every model: only this command needs it
+
     scheme = load_scheme(args.scheme)
     for path in write_contracts(scheme, args.output):
         print(f"wrote {path}")

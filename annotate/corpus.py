@@ -100,7 +100,9 @@ def split_credit(text: str) -> tuple[str, str | None]:
     >>> split_credit("He said so. Then he left.")
     ('He said so. Then he left.', None)
     """
-    match = _CREDIT.search(text)
+    # A credit is a few words at the very end: look only there (the look-behind still
+    # sees the text before the tail).
+    match = _CREDIT.search(text, max(0, len(text) - 120))
     if match is None:
         return text, None
     return text[: match.start()], match.group(1)

@@ -45,9 +45,12 @@ def atomic_write(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> It
         raise
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(record: Any) -> str:
     """One record as compact JSON, UTF-8 kept as characters, keys in the order given."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(record)
 
 
 def write_jsonl(records: Iterable[Any], path: str | os.PathLike[str]) -> int:

@@ -7,6 +7,7 @@ another version may move the spans.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -23,7 +24,7 @@ SPLITTER = f"{SPLITTER_NAME} {SPLITTER_VERSION}"
 # one character, so the splitter reads a copy with each of them replaced by an ASCII
 # space: character offsets are the same in both texts, and sentences are cut from the
 # original text.
-_SPACES = {c: " " for c in range(0x80, 0x3001) if chr(c).isspace()}
+_SPACES = re.compile("[" + "".join(chr(c) for c in range(0x80, 0x3001) if chr(c).isspace()) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def sentence_spans(text: str, *, language: str = "en") -> list[tuple[int, int]]:
     SplitterError
         If the splitter fails on the text.
     """
-    shadow = text if text.isascii() else text.translate(_SPACES)
+    shadow = _SPACES.sub(" ", text) if not text.isascii() and _SPACES.search(text) else text
     try:
         bounds = sentencex.get_sentence_boundaries(language, shadow)
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException(BaseException)
