@@ -192,7 +192,9 @@ def iter_articles(
     InputError
         For a missing file, a folder without articles, or (without ``on_reject``) a bad record.
     """
-    seen: dict[str, Origin] = {}
+    # id -> where it was first read, as "file place": all that the duplicate check keeps
+    # per article, so memory stays small for a large corpus.
+    seen: dict[str, str] = {}
     # Check every input before the first article is read: a typo in the last path
     # should not surface after minutes of work.
     for path in list(expand_inputs(inputs)):
@@ -212,13 +214,12 @@ def iter_articles(
             if isinstance(record, Article):
                 first = seen.get(record.id)
                 if first is None:
-                    seen[record.id] = record.origin
+                    seen[record.id] = f"{record.origin.file} {_place(record.origin)}"
                     yield record
                     continue
                 record = Rejected(
                     InputError(
-                        f"duplicate article id {record.id!r}, first at {first.file} "
-                        f"{_place(first)}",
+                        f"duplicate article id {record.id!r}, first at {first}",
                         path=record.origin.file, where=_place(record.origin),
                         fix="give every article a unique id",
                     ),
