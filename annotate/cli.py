@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, server, studio
 from .corpus import CsvColumns, Rejected, iter_articles
 from .errors import AnnotateError
 from .files import Progress, atomic_write, write_jsonl
@@ -100,6 +100,66 @@ def cmd_schemas(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def cmd_studio_start(args: argparse.Namespace) -> None:
+    found, already = server.start(server.data_dir(args.data_dir), port=args.port, timeout=args.timeout)
+    print(("already running: " if already else "") + server.describe(found))
+    print(server.how_to_log_in(found))
+
+
+def cmd_studio_stop(args: argparse.Namespace) -> None:
+    directory = server.data_dir(args.data_dir)
+    stopped = server.stop(directory)
+    if stopped is None:
+        print(f"nothing to stop: no Label Studio server runs for data dir {server.show_path(directory)}")
+    else:
+        print(f"stopped Label Studio (pid {stopped.pid}) at {stopped.url}")
+
+
+def cmd_studio_status(args: argparse.Namespace) -> None:
+    print(server.describe(server.status(server.data_dir(args.data_dir))))
+
+
+def cmd_push(args: argparse.Namespace) -> None:
+    scheme = load_scheme(args.scheme)
+    with Progress("tasks sent") as progress:
+        counts = studio.push(args.tasks, args.project, scheme, conn=studio.connection(args.data_dir),
+                             batch_size=args.batch_size, timeout=args.timeout,
+                             on_batch=lambda n: progress.advance(n))
+    verb = "created" if counts.project_created else "found"
+    print(f"project {args.project!r} (id {counts.project_id}) {verb}")
+    repeated = f", {counts.repeated:,} repeated in the file (skipped)" if counts.repeated else ""
+    print(f"{counts.read:,} tasks read from {args.tasks}: {counts.already:,} already there{repeated}, "
+          f"{counts.created:,} sent and created")
+
+
+def cmd_pull(args: argparse.Namespace) -> None:
+    with Progress("bytes") as progress:
+        counts = studio.pull(args.project, args.output, conn=studio.connection(args.data_dir),
+                             timeout=args.timeout, on_chunk=lambda n: progress.advance(n))
+    print(f"wrote {counts.tasks:,} tasks ({counts.annotations:,} annotations, {counts.skipped:,} skipped, "
+          f"{counts.drafts:,} drafts, {counts.predictions:,} predictions) of project {args.project!r} "
+          f"(id {counts.project_id}) to {args.output}")
+
+
+def _add_server(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True, metavar="NAME", help="the project's title in Label Studio")
+    _add_data_dir(parser)
+    parser.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
+
+
+_SERVER_CHOICE = (f"The server is the one named by ${studio.URL_ENV} and ${studio.API_KEY_ENV} when "
+                  "they are set (a team server), else the local one of `stance studio start`.")
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", metavar="DIR",
+        help="the local server's data dir: SQLite database, log, state, admin password and API token "
+        f"(default: $STANCE_STUDIO_DIR, else {server.DEFAULT_DATA_DIR} in the current folder)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stance",
@@ -134,6 +194,49 @@ def build_parser() -> argparse.ArgumentParser:
                  "Write the JSON Schema of every record type stance writes, and the labeling "
                  "config, into a folder (the committed copies live in schemas/).")
     _add_scheme(p)
+
+    p = commands.add_parser(
+        "studio", help="start, stop or check a local Label Studio server",
+        description="A local Label Studio on 127.0.0.1 with SQLite. The first start installs "
+        f"label-studio {server.LABEL_STUDIO_VERSION} into a virtual environment of its own "
+        "($STANCE_STUDIO_VENV, else $STANCE_HOME/label-studio-<version>/venv with STANCE_HOME "
+        "defaulting to ~/.cache/stance): about 1 GB, a few minutes.",
+    )
+    studio_commands = p.add_subparsers(dest="studio_command", metavar="COMMAND", required=True)
+    p = _command(studio_commands, cmd_studio_start, "start", None,
+                 "start the server (installing it on first use), or find the running one",
+                 "Start Label Studio detached on 127.0.0.1, wait until its API answers on the port "
+                 "it really got, and print the URL and how to log in. A second start finds the "
+                 "running server.")
+    _add_data_dir(p)
+    p.add_argument("--port", type=int, metavar="P", help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                   help="how long to wait for the API to answer (default: 300)")
+    p = _command(studio_commands, cmd_studio_stop, "stop", None, "stop the server (SIGTERM to its pid)",
+                 "Stop the local server of a data dir and wait until it has ended.")
+    _add_data_dir(p)
+    p = _command(studio_commands, cmd_studio_status, "status", None, "say whether the server runs, and where",
+                 "Say where the local server of a data dir runs and check that its API answers; "
+                 "exit 5 when none does.")
+    _add_data_dir(p)
+
+    p = _command(commands, cmd_push, "push", None,
+                 "send tasks to a Label Studio project (creating it); safe to run again",
+                 "Create the project with the scheme's labeling config, or find it by title and "
+                 "check that its config matches, then import the tasks it lacks (matched on "
+                 "sentence_id) in batches. Running it again, or after an interruption, adds no "
+                 "duplicates. " + _SERVER_CHOICE)
+    p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
+    _add_server(p)
+    _add_scheme(p)
+    p.add_argument("--batch-size", type=int, default=studio.BATCH_SIZE, metavar="N",
+                   help=f"tasks per import request (default: {studio.BATCH_SIZE})")
+
+    p = _command(commands, cmd_pull, "pull", "FILE.json",
+                 "write the full JSON export of a Label Studio project",
+                 "Export every task of the project through a snapshot: annotations (skipped ones "
+                 "too) with their annotators as objects, drafts and predictions in full. " + _SERVER_CHOICE)
+    _add_server(p)
     return parser
 
 

@@ -59,3 +59,15 @@ class SplitterError(AnnotateError):
     """The sentence splitter failed on a text."""
 
     exit_code = 3
+
+
+class StudioError(AnnotateError):
+    """Label Studio answered, but with a problem: a wrong token, no such project, a config mismatch."""
+
+    exit_code = 4
+
+
+class StudioUnavailable(StudioError):
+    """No Label Studio answers: not running, unreachable, not installable, or too slow."""
+
+    exit_code = 5
