@@ -119,6 +119,17 @@ def cmd_studio_status(args: argparse.Namespace) -> None:
     print(server.describe(server.status(server.data_dir(args.data_dir))))
 
 
+def cmd_studio_load_labels(args: argparse.Namespace) -> None:
+    from . import preload
+
+    scheme = load_scheme(args.scheme)
+    directory = server.data_dir(args.data_dir)
+    for path in args.labels:
+        record, counts = preload.load_label_file(path, args.project, scheme, directory=directory, timeout=args.timeout)
+        print(f"{path}: {counts.read:,} labels by {record.annotator.email}: {counts.posted:,} saved as annotations, "
+              f"{counts.already:,} already there")
+
+
 def cmd_push(args: argparse.Namespace) -> None:
     scheme = load_scheme(args.scheme)
     with Progress("tasks sent") as progress:
@@ -126,7 +137,7 @@ def cmd_push(args: argparse.Namespace) -> None:
                              batch_size=args.batch_size, timeout=args.timeout,
                              on_batch=lambda n: progress.advance(n))
     verb = "created" if counts.project_created else "found"
-    print(f"project {args.project!r} (id {counts.project_id}) {verb}")
+    print(f"project {args.project!r} (id {counts.project_id}) {verb}: {counts.project_url}")
     repeated = f", {counts.repeated:,} repeated in the file (skipped)" if counts.repeated else ""
     print(f"{counts.read:,} tasks read from {args.tasks}: {counts.already:,} already there{repeated}, "
           f"{counts.created:,} sent and created")
@@ -138,7 +149,7 @@ def cmd_pull(args: argparse.Namespace) -> None:
                              timeout=args.timeout, on_chunk=lambda n: progress.advance(n))
     print(f"wrote {counts.tasks:,} tasks ({counts.annotations:,} annotations, {counts.skipped:,} skipped, "
           f"{counts.drafts:,} drafts, {counts.predictions:,} predictions) of project {args.project!r} "
-          f"(id {counts.project_id}) to {args.output}")
+          f"({counts.project_url}) to {args.output}")
 
 
 def _add_server(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
                  "Say where the local server of a data dir runs and check that its API answers; "
                  "exit 5 when none does.")
     _add_data_dir(p)
+    p = _command(studio_commands, cmd_studio_load_labels, "load-labels", None,
+                 "save label files as their annotators' annotations on the local server",
+                 "Save each label file (one person's labels keyed by sentence_id, as in seeds/labels/) "
+                 "as that person's annotations in a project of the local server, creating the person "
+                 "as a user first. Tasks the person has annotated already are left alone, so loading "
+                 "twice adds nothing.")
+    p.add_argument("labels", nargs="+", metavar="LABELS", help="label files (JSON)")
+    _add_server(p)
+    _add_scheme(p)
 
     p = _command(commands, cmd_push, "push", None,
                  "send tasks to a Label Studio project (creating it); safe to run again",

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from . import server
 from .errors import InputError, StudioError, StudioUnavailable
 from .files import atomic_write
-from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL, labeling_config
+from .labeling import labeling_config
 from .scheme import Scheme
 from .tasks import Task
 
@@ -279,6 +279,7 @@ class PushCounts:
     """What a push did; ``read == already + repeated + created``."""
 
     project_id: int = 0
+    project_url: str = ""
     project_created: bool = False
     read: int = 0
     already: int = 0
@@ -360,7 +361,7 @@ def push(
     """
     ls = client(conn, timeout=timeout)
     project, created = ensure_project(ls, conn, title, scheme, overlap=overlap)
-    counts = PushCounts(project_id=project.id, project_created=created)
+    counts = PushCounts(project_id=project.id, project_url=f"{conn.url}/projects/{project.id}", project_created=created)
     existing = set() if created else task_ids(ls, conn, project.id).keys()
     queued: set[str] = set()
     batch: list[dict] = []
@@ -414,6 +415,7 @@ class PullCounts:
     """What a pull wrote, counted in the file itself."""
 
     project_id: int
+    project_url: str
     size: int  # bytes
     tasks: int = 0
     annotations: int = 0  # not skipped
@@ -448,7 +450,7 @@ def pull(
         size = _download(ls, conn, project.id, snapshot.id, output, on_chunk=on_chunk)
     finally:
         call(conn, "deleting the export snapshot", lambda: ls.projects.exports.delete(project.id, snapshot.id))
-    return _count(output, PullCounts(project_id=project.id, size=size))
+    return _count(output, PullCounts(project_id=project.id, project_url=f"{conn.url}/projects/{project.id}", size=size))
 
 
 def _count(path: str | os.PathLike[str], counts: PullCounts) -> PullCounts:
@@ -498,43 +500,3 @@ def _download(ls: LabelStudio, conn: Connection, project_id: int, export_id: int
             out.write(decoder.decode(b"", final=True))
         return size
     return call(conn, "downloading the export", fetch)
-
-
-# --- annotations -----------------------------------------------------------------------
-
-def label_result(label: dict, scheme: Scheme) -> list[dict]:
-    """The Label Studio ``result`` of one label record (claim, stance per target, spans).
-
-    Span offsets are relative to the sentence, as Label Studio keeps them.
-    """
-    def choice(control: str, value: str) -> dict:
-        return {"from_name": control, "to_name": SENTENCE, "type": "choices", "value": {"choices": [value]}}
-
-    result = [choice(CLAIM_CONTROL, label["claim"])]
-    result += [choice(scheme.stance_control(t), label["stance"][t]) for t in scheme.target_ids if t in label["stance"]]
-    result += [
-        {"id": f"{label['sentence_id']}:{span['start']}-{span['end']}:{span['label']}",
-         "from_name": SPAN_CONTROL, "to_name": SENTENCE, "type": "labels",
-         "value": {"start": span["start"], "end": span["end"], "text": span["text"], "labels": [span["label"]]}}
-        for span in label.get("spans", [])
-    ]
-    return result
-
-
-def post_labels(conn: Connection, title: str, labels: list[dict], scheme: Scheme, *,
-                timeout: float = DEFAULT_TIMEOUT) -> int:
-    """Save label records as annotations of the user whose key ``conn`` holds; return how many.
-
-    Each record names its task by ``sentence_id``; the tasks must have been pushed.
-    """
-    ls = client(conn, timeout=timeout)
-    project = require_project(ls, conn, title)
-    ids = task_ids(ls, conn, project.id)
-    for number, label in enumerate(labels, 1):
-        task = ids.get(label["sentence_id"])
-        if task is None:
-            raise StudioError(f"label {number}: no task with sentence_id {label['sentence_id']!r} in project {title!r}",
-                              fix="push the tasks of these labels first")
-        call(conn, f"saving label {number}", lambda: ls.annotations.create(
-            task, result=label_result(label, scheme), lead_time=label.get("lead_time")))
-    return len(labels)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate import server, studio
+from annotate import preload, server, studio
 from annotate.cli import main
 from annotate.errors import InputError
 from annotate.labeling import labeling_config
@@ -110,7 +110,7 @@ def test_a_label_becomes_a_label_studio_result():
     label = {"sentence_id": "a:0-10", "claim": "CLAIM",
              "stance": {t: "NONE" for t in SCHEME.target_ids} | {SCHEME.target_ids[0]: "FAVOR"},
              "spans": [{"start": 0, "end": 4, "label": "SOURCE", "text": "Egyp"}], "lead_time": 3.5}
-    result = studio.label_result(label, SCHEME)
+    result = preload.label_result(label, SCHEME)
     assert result[0] == {"from_name": "claim", "to_name": "sentence", "type": "choices",
                          "value": {"choices": ["CLAIM"]}}
     assert [r["value"]["choices"] for r in result[1:-1]] == [["FAVOR"]] + [["NONE"]] * (len(SCHEME.targets) - 1)
@@ -145,10 +145,10 @@ def test_push_creates_then_adds_only_new_tasks(studio_server, seed_tasks, capsys
     code, out, _ = run(capsys, "push", seed_tasks["first"], "--project", "grows", "--data-dir", d)
     assert code == 0
     project_id = studio.find_project(studio.client(local(studio_server)), local(studio_server), "grows").id
-    assert out == (f"project 'grows' (id {project_id}) created\n"
+    assert out == (f"project 'grows' (id {project_id}) created: {studio_server.url}/projects/{project_id}\n"
                    f"{first} tasks read from {seed_tasks['first']}: 0 already there, {first} sent and created\n")
     assert run(capsys, "push", seed_tasks["all"], "--project", "grows", "--data-dir", d)[1] == (
-        f"project 'grows' (id {project_id}) found\n"
+        f"project 'grows' (id {project_id}) found: {studio_server.url}/projects/{project_id}\n"
         f"{total} tasks read from {seed_tasks['all']}: {first} already there, {total - first} sent and created\n")
     assert run(capsys, "push", seed_tasks["all"], "--project", "grows", "--data-dir", d)[1].endswith(
         f": {total} already there, 0 sent and created\n")
@@ -218,17 +218,17 @@ def annotated(studio_server, seed_tasks) -> dict:
               for email, name in (("ann1@example.com", "Ann"), ("ann2@example.com", "Bo"))}
     one = studio.Connection(studio_server.url, tokens["ann1@example.com"], local=True)
     two = studio.Connection(studio_server.url, tokens["ann2@example.com"], local=True)
-    studio.post_labels(one, "round trip", [
+    preload.post_labels(one, "round trip", [preload.LabelRecord(**label) for label in [
         {"sentence_id": first_sid, "claim": "CLAIM", "stance": stance, "lead_time": 4.0,
-         "spans": [{"start": 0, "end": 5, "label": "SOURCE", "text": "CAIRO"}]}], SCHEME)
-    studio.post_labels(two, "round trip", [
-        {"sentence_id": first_sid, "claim": "NO_CLAIM", "stance": stance, "lead_time": 2.5}], SCHEME)
+         "spans": [{"start": 0, "end": 5, "label": "SOURCE", "text": "CAIRO"}]}]], SCHEME)
+    preload.post_labels(two, "round trip", [preload.LabelRecord(**label) for label in [
+        {"sentence_id": first_sid, "claim": "NO_CLAIM", "stance": stance, "lead_time": 2.5}]], SCHEME)
     studio.client(one).annotations.create(second, result=[], was_cancelled=True)
     server.api_request(studio_server.url, tokens["ann2@example.com"], f"/api/tasks/{third}/drafts",
-                       body={"result": studio.label_result(
+                       body={"result": preload.label_result(
                            {"sentence_id": third_sid, "claim": "CLAIM", "stance": stance}, SCHEME),
                            "lead_time": 1.5})
-    ls.predictions.create(task=third, result=studio.label_result(
+    ls.predictions.create(task=third, result=preload.label_result(
         {"sentence_id": third_sid, "claim": "NO_CLAIM", "stance": stance}, SCHEME),
         score=0.5, model_version="test-0")
     return {"project": project.id, "first": first, "second": second, "third": third}
@@ -243,7 +243,7 @@ def test_pull_brings_back_every_task_annotation_skip_draft_and_prediction(
     total = count(seed_tasks["all"])
     assert (code, err) == (0, "")
     assert out == (f"wrote {total} tasks (2 annotations, 1 skipped, 1 drafts, 1 predictions) of project 'round trip' "
-                   f"(id {annotated['project']}) to {out_file}\n")
+                   f"({studio_server.url}/projects/{annotated['project']}) to {out_file}\n")
     tasks = {task["id"]: task for task in json.loads(out_file.read_text())}
     assert len(tasks) == total
     first = tasks[annotated["first"]]["annotations"]
@@ -262,3 +262,25 @@ def test_pull_brings_back_every_task_annotation_skip_draft_and_prediction(
     assert (prediction["model_version"], prediction["score"]) == ("test-0", 0.5)
     ls = studio.client(local(studio_server))
     assert list(ls.projects.exports.list(annotated["project"])) == []  # the snapshot was cleaned up
+
+
+@pytest.mark.integration
+def test_label_files_load_once_as_their_annotators(studio_server, seed_tasks, tmp_path, capsys, team_server_unset):
+    d = studio_server.data_dir
+    assert run(capsys, "push", seed_tasks["all"], "--project", "examples", "--data-dir", d)[0] == 0
+    labels = SEEDS / "labels" / "annotator-1.json"
+    n = len(json.loads(labels.read_text())["labels"])
+    assert run(capsys, "studio", "load-labels", labels, "--project", "examples", "--data-dir", d) == (
+        0, f"{labels}: {n} labels by amira.haddad@example.com: {n} saved as annotations, 0 already there\n", "")
+    assert run(capsys, "studio", "load-labels", labels, "--project", "examples", "--data-dir", d)[1] == (
+        f"{labels}: {n} labels by amira.haddad@example.com: 0 saved as annotations, {n} already there\n")
+    record = json.loads(labels.read_text())
+    record["annotator"]["email"] = "someone.else@example.com"
+    record["labels"][1]["spans"][0]["text"] = "Both lead"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(record))
+    code, out, err = run(capsys, "studio", "load-labels", bad, "--project", "examples", "--data-dir", d)
+    span = record["labels"][1]["spans"][0]
+    assert (code, out) == (1, "")
+    assert err == (f"error: {bad}: labels -> 1: span {span['start']}-{span['end']} is 'Both leaders' in the sentence, "
+                   "not 'Both lead'; offsets count characters of the sentence, from 0\n")

@@ -1,0 +1,102 @@
+"""The labeling page as an annotator sees it, in a real headless Chromium (Debian's).
+
+Label Studio accepts configs that render wrongly, so the page itself is checked: log in, open
+a seed task, find the sentence, its context, every target's stance question and the span
+labels, and save a screenshot (``test-artifacts/labeling-page.png``, or ``$STANCE_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from annotate import server, studio
+from annotate.cli import main
+from annotate.scheme import load_scheme
+
+from conftest import unavailable
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCHEME = load_scheme()
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium through Debian's chromedriver; never a driver downloaded at run time."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if missing:
+        unavailable(f"no headless browser: {', '.join(missing)} missing (apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        unavailable("selenium is not installed (pip install -e '.[test]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="stance-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1600", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def artifacts() -> Path:
+    folder = Path(os.environ.get("STANCE_ARTIFACTS") or REPO / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.integration
+def test_the_labeling_page_shows_sentence_context_questions_and_span_labels(studio_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tasks = tmp_path / "tasks.json"
+    assert main(["tasks", str(REPO / "seeds"), "-o", str(tasks)]) == 0
+    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
+    project_id = studio.push(tasks, "labeling page", SCHEME, conn=conn).project_id
+    ids = studio.task_ids(studio.client(conn), conn, project_id)
+    # a sentence with neighbours on both sides, so both context lines must show
+    shown = next(json.loads(line.rstrip(","))["data"] for line in tasks.read_text().splitlines()[1:-1]
+                 if json.loads(line.rstrip(","))["data"]["context_before"]
+                 and json.loads(line.rstrip(","))["data"]["context_after"])
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(f"{studio_server.url}/user/login/")
+    browser.find_element(By.NAME, "email").send_keys(server.ADMIN_EMAIL)
+    password = server.read_secret(Path(studio_server.data_dir) / server.PASSWORD_FILE)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda driver: "/user/login" not in driver.current_url)
+    browser.get(f"{studio_server.url}/projects/{project_id}/data?task={ids[shown['sentence_id']]}")
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "Stance toward"))
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), shown["text"][:40]))
+    page = browser.find_element(By.TAG_NAME, "body").text
+    browser.save_screenshot(str(artifacts() / "labeling-page.png"))
+
+    def on_page(text: str) -> bool:
+        return " ".join(text.split()) in " ".join(page.split())
+
+    expected = [shown["text"], shown["context_before"], shown["context_after"], shown["title"],
+                "Does the sentence make a claim?", "NO_CLAIM", "SOURCE", "FAVOR", "AGAINST"]
+    expected += [f"Stance toward: {target.name}" for target in SCHEME.targets]
+    assert [text for text in expected if not on_page(text)] == []
+    # every choice of every question is a radio button on the page, once per question
+    choices = [radio.find_element(By.XPATH, "./ancestor::label[1]").text.split("[")[0].strip()
+               for radio in browser.find_elements(By.CSS_SELECTOR, "input[type=radio]")]
+    assert sorted(c for c in choices if c) == sorted(
+        ["CLAIM", "NO_CLAIM"] + ["FAVOR", "AGAINST", "NONE"] * len(SCHEME.targets)), choices
