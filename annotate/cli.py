@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from . import __version__, server, studio
@@ -98,6 +99,26 @@ def cmd_schemas(args: argparse.Namespace) -> None:
     scheme = load_scheme(args.scheme)
     for path in write_contracts(scheme, args.output):
         print(f"wrote {path}")
+
+
+def cmd_read(args: argparse.Namespace) -> None:
+    from .labels import read_exports
+
+    scheme = load_scheme(args.scheme)
+    rejects_path = args.rejects or str(Path(args.output).with_suffix("")) + ".rejects.jsonl"
+    with atomic_write(rejects_path) as rejects, Progress("tasks") as progress:
+        accepted, counts = read_exports(args.exports, scheme, on_task=progress.advance,
+                                        on_reject=lambda r: rejects.write(r.model_dump_json() + "\n"))
+        write_jsonl(accepted, args.output)
+    print(f"read {counts.tasks:,} tasks ({counts.tasks_unlabelled:,} without annotations) from "
+          f"{counts.files} export{'s' if counts.files != 1 else ''}: {counts.annotations:,} annotations: "
+          f"{counts.accepted:,} accepted, {counts.rejected:,} rejected, {counts.skipped:,} skipped by the annotator, "
+          f"{counts.superseded:,} superseded by a newer one")
+    if counts.reasons:
+        print("rejected: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.reasons.most_common()))
+    print(f"{counts.drafts:,} drafts and {counts.predictions:,} predictions counted, not taken as labels")
+    print(f"wrote {counts.accepted:,} annotations to {args.output} and "
+          f"{counts.rejected + counts.skipped + counts.superseded:,} others, each with its reason, to {rejects_path}")
 
 
 def cmd_studio_start(args: argparse.Namespace) -> None:
@@ -204,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
                  "write the JSON Schemas of our files and the labeling config",
                  "Write the JSON Schema of every record type stance writes, and the labeling "
                  "config, into a folder (the committed copies live in schemas/).")
+    _add_scheme(p)
+
+    p = _command(commands, cmd_read, "read", "FILE.jsonl",
+                 "validate Label Studio exports into annotation records",
+                 "Read Label Studio JSON exports (from `stance pull`, or downloaded) and write one "
+                 "validated record per (task, annotator). Every annotation ends in one place: "
+                 "accepted, or in the rejects file as rejected (with the reason), skipped by the "
+                 "annotator, or superseded by a newer one of the same annotator. Drafts and "
+                 "predictions are counted, never taken as labels.")
+    p.add_argument("exports", nargs="+", metavar="EXPORT", help="Label Studio JSON export files")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="where annotations that are not taken go, with reasons (default: OUTPUT.rejects.jsonl)")
     _add_scheme(p)
 
     p = commands.add_parser(

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from .corpus import Article
 from .files import atomic_write
 from .labeling import labeling_config
+from .labels import Annotation, RejectedAnnotation
 from .scheme import Scheme
 from .tasks import Task
 
@@ -25,6 +26,9 @@ RECORDS: dict[str, tuple[type[BaseModel], bool, str]] = {
     "article": (Article, False, "one line of `stance articles` output (JSON lines)"),
     "tasks": (Task, True, "a Label Studio import file written by `stance tasks` (a JSON list)"),
     "scheme": (Scheme, False, "a label scheme file (`--scheme`)"),
+    "annotation": (Annotation, False, "one line of `stance read` output (JSON lines): an accepted annotation"),
+    "annotation-reject": (RejectedAnnotation, False,
+                          "one line of `stance read --rejects` (JSON lines): an annotation not taken, with the reason"),
 }
 
 

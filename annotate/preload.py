@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import server
 from .errors import InputError, StudioError
 from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL
-from .labels import ClaimLabel, SpanLabel, StanceLabel
+from .labels import ClaimLabel, SpanLabel, StanceLabel, utf16_offsets
 from .scheme import Scheme
 from .studio import DEFAULT_TIMEOUT, PAGE_SIZE, Connection, call, client, require_project
 
@@ -142,8 +142,11 @@ def post_labels(conn: Connection, title: str, labels: list[LabelRecord], scheme:
         if me in {user if isinstance(user, int) else user.get("id") for user in task.annotators or []}:
             counts.already += 1
             continue
+        sent = label.model_dump()
+        for span in sent["spans"]:  # the browser counts UTF-16 code units: so does what we store
+            span["start"], span["end"] = utf16_offsets(task.data["text"], span["start"], span["end"])
         call(conn, f"saving label {number} of {source}", lambda: ls.annotations.create(
-            task.id, result=label_result(label.model_dump(), scheme), lead_time=label.lead_time))
+            task.id, result=label_result(sent, scheme), lead_time=label.lead_time))
         counts.posted += 1
     return counts
 

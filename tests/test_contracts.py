@@ -38,6 +38,13 @@ def test_outputs_validate_against_their_schemas(tmp_path, capsys):
         articles.validate(json.loads(line))
     validator("tasks").validate(json.loads((tmp_path / "t.json").read_text()))
     validator("scheme").validate(json.loads((SCHEMAS / "stance-claim.json").read_text()))
+    export = REPO / "tests" / "fixtures" / "export-ls-1.23.2-invalid.json"
+    assert main(["read", str(export), "-o", str(tmp_path / "n.jsonl"), "--rejects", str(tmp_path / "r.jsonl")]) == 0
+    for name, path in (("annotation", "n.jsonl"), ("annotation-reject", "r.jsonl")):
+        lines = (tmp_path / path).read_text().splitlines()
+        assert lines
+        for line in lines:
+            validator(name).validate(json.loads(line))
 
 
 def test_schemas_reject_what_the_code_rejects():
