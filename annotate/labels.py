@@ -7,6 +7,7 @@ Their JSON Schema is committed as ``schemas/annotation.schema.json``.
 from __future__ import annotations
 
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -280,6 +281,37 @@ def iter_export(path: str | os.PathLike[str]) -> Iterator[Any]:
                              fix="download the export again") from None
 
 
+class _SeenIds:
+    """Annotation ids read so far, and in which file: two bytes per id up to the largest.
+
+    Label Studio's ids are small dense integers, so an array indexed by id stays flat where
+    a dict of 200,000 ids would take 20 MB; ids beyond ``dense_limit`` go to a dict.
+    """
+
+    def __init__(self, dense_limit: int = 50_000_000) -> None:
+        self.files: list[str] = []
+        self.dense = array("H")
+        self.sparse: dict[int, int] = {}
+        self.dense_limit = dense_limit
+
+    def add(self, ident: int, file: str) -> str | None:
+        """Record ``ident`` as read from ``file``; return the file it was read from before, if any."""
+        if not self.files or self.files[-1] != file:
+            self.files.append(file)
+        number = len(self.files)  # 1-based: 0 means not seen
+        if 0 <= ident < self.dense_limit:
+            if ident >= len(self.dense):
+                self.dense.extend(array("H", bytes(2 * (max(ident + 1, 2 * len(self.dense)) - len(self.dense)))))
+            before = self.dense[ident]
+            if not before:
+                self.dense[ident] = number
+        else:
+            before = self.sparse.get(ident, 0)
+            if not before:
+                self.sparse[ident] = number
+        return self.files[before - 1] if before else None
+
+
 def read_exports(
     paths: Iterable[str | os.PathLike[str]],
     scheme: Scheme,
@@ -295,7 +327,7 @@ def read_exports(
     counts = ReadCounts()
 
     def run() -> Iterator[Annotation]:
-        seen: dict[int, str] = {}
+        seen = _SeenIds()
         for path in paths:
             counts.files += 1
             for task in iter_export(path):
@@ -309,11 +341,10 @@ def read_exports(
                 for fate, record, raw, kind, reason in read_task(task, scheme):
                     any_annotation = True
                     ident = raw.get("id")
-                    if isinstance(ident, int) and ident in seen:
+                    earlier = seen.add(ident, str(path)) if isinstance(ident, int) else None
+                    if earlier is not None:
                         fate, record, kind = "rejected", None, "duplicate"
-                        reason = f"duplicate of annotation {ident} in {seen[ident]}"
-                    elif isinstance(ident, int):
-                        seen[ident] = str(path)
+                        reason = f"duplicate of annotation {ident} in {earlier}"
                     counts.add(fate)
                     if fate == "accepted":
                         yield record
