@@ -27,6 +27,8 @@ demo: install
 	$(STANCE) push $(OUT)/tasks.json --project "$(PROJECT)"
 	$(STANCE) studio load-labels seeds/labels/annotator-1.json seeds/labels/annotator-2.json --project "$(PROJECT)"
 	$(STANCE) pull --project "$(PROJECT)" -o $(OUT)/export.json
+	$(STANCE) read $(OUT)/export.json -o $(OUT)/annotations.jsonl --rejects $(OUT)/rejects.jsonl
+	$(STANCE) agree $(OUT)/annotations.jsonl -o $(OUT)/agreement.json --markdown $(OUT)/agreement.md
 	@echo
 	@echo "Look at the labeled project in Label Studio at the address above (log in as printed by studio start)."
 	@echo "Stop the server with: $(STANCE) studio stop"
@@ -43,6 +45,9 @@ bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_splitters.py
 	$(BIN)/python benchmarks/bench_tasks.py
+	$(BIN)/python benchmarks/bench_read.py
+	$(BIN)/python benchmarks/bench_agreement.py
+	$(BIN)/python benchmarks/bench_studio.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

@@ -121,6 +121,46 @@ def cmd_read(args: argparse.Namespace) -> None:
           f"{counts.rejected + counts.skipped + counts.superseded:,} others, each with its reason, to {rejects_path}")
 
 
+def cmd_agree(args: argparse.Namespace) -> None:
+    from .agreement import agreement_report, report_markdown
+    from .labels import read_annotations
+
+    scheme = load_scheme(args.scheme)
+    try:
+        report = agreement_report(read_annotations(args.annotations), scheme, n_boot=args.bootstrap,
+                                  random_state=args.seed)
+    except AnnotateError as exc:
+        if exc.path is None:
+            exc.path = args.annotations
+        raise
+    with atomic_write(args.output) as out:
+        out.write(report.model_dump_json(indent=2) + "\n")
+    markdown = report_markdown(report)
+    if args.markdown:
+        with atomic_write(args.markdown) as out:
+            out.write(markdown)
+    print(markdown_summary(report))
+    print(f"wrote {args.output}" + (f" and {args.markdown}" if args.markdown else ""))
+
+
+def markdown_summary(report) -> str:
+    """The agreement table a person reads first: one row per question."""
+    def fmt(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+    rows = [("question", "units", "2+ labels", "observed", "alpha", "95% interval", "Fleiss")]
+    for q in [*report.questions, report.overall]:
+        interval = "-" if q.alpha_ci is None else f"{q.alpha_ci.low:.3f} to {q.alpha_ci.high:.3f}"
+        rows.append((q.question, f"{q.units:,}", f"{q.units_multi:,}", fmt(q.observed_agreement), fmt(q.alpha),
+                     interval, fmt(q.fleiss_kappa)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    spans = report.spans
+    lines.append(f"spans: F1 exact {fmt(spans.exact_f1)}, overlapping {fmt(spans.overlap_f1)} "
+                 f"over {spans.units_multi:,} sentences with 2+ annotators")
+    return "\n".join(lines)
+
+
 def cmd_studio_start(args: argparse.Namespace) -> None:
     found, already = server.start(server.data_dir(args.data_dir), port=args.port, timeout=args.timeout)
     print(("already running: " if already else "") + server.describe(found))
@@ -237,6 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("exports", nargs="+", metavar="EXPORT", help="Label Studio JSON export files")
     p.add_argument("--rejects", metavar="FILE",
                    help="where annotations that are not taken go, with reasons (default: OUTPUT.rejects.jsonl)")
+    _add_scheme(p)
+
+    p = _command(commands, cmd_agree, "agree", "FILE.json",
+                 "measure agreement between annotators",
+                 "Per question (the claim, each target's stance) and pooled: observed agreement, "
+                 "Krippendorff's alpha (nominal) with a bootstrap interval, Fleiss' kappa, Cohen's "
+                 "kappa for every pair of annotators and each annotator's agreement with the others' "
+                 "majority; for spans, pairwise F1 with exact and overlapping boundaries. Sentences "
+                 "with one label are counted, not used.")
+    p.add_argument("annotations", metavar="ANNOTATIONS", help="annotation records from `stance read`")
+    p.add_argument("--markdown", metavar="FILE.md", help="also write the report as Markdown for people")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the alpha intervals (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
     _add_scheme(p)
 
     p = commands.add_parser(

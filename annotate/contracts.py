@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from .agreement import AgreementReport
 from .corpus import Article
 from .files import atomic_write
 from .labeling import labeling_config
@@ -29,6 +30,7 @@ RECORDS: dict[str, tuple[type[BaseModel], bool, str]] = {
     "annotation": (Annotation, False, "one line of `stance read` output (JSON lines): an accepted annotation"),
     "annotation-reject": (RejectedAnnotation, False,
                           "one line of `stance read --rejects` (JSON lines): an annotation not taken, with the reason"),
+    "agreement": (AgreementReport, False, "the report of `stance agree` (one JSON object)"),
 }
 
 

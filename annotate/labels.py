@@ -361,3 +361,26 @@ def read_exports(
                 if not any_annotation:
                     counts.tasks_unlabelled += 1
     return run(), counts
+
+
+def read_annotations(path: str | os.PathLike[str]) -> Iterator[Annotation]:
+    """The records of a ``stance read`` output file (JSON lines), validated line by line."""
+    from pydantic import ValidationError
+
+    path = Path(path)
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such annotations file", path=path,
+                         fix="write one with `stance read EXPORT -o FILE`") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield Annotation.model_validate_json(line)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                loc = " -> ".join(str(part) for part in first["loc"])
+                raise InputError(f"{first['msg']}" + (f" at {loc}" if loc else ""), path=path, where=f"line {number}",
+                                 fix="annotation files are written by `stance read`, one record per line") from None

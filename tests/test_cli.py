@@ -201,3 +201,31 @@ def test_config_writes_the_committed_xml(tmp_path, capsys):
     assert code == 0
     assert (tmp_path / "c.xml").read_text() == (REPO / "schemas" / "stance-claim.xml").read_text()
     assert "3 targets: haftar_lna, gna, turkey_military" in out
+
+
+def test_read_then_agree_on_the_seeds_example_export(tmp_path, capsys):
+    export = REPO / "seeds" / "example-export-ls-1.23.2.json"
+    code, out, err = run(capsys, "read", export, "-o", tmp_path / "a.jsonl")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == ("read 21 tasks (0 without annotations) from 1 export: 42 annotations: 42 accepted, "
+                                   "0 rejected, 0 skipped by the annotator, 0 superseded by a newer one")
+    code, out, err = run(capsys, "agree", tmp_path / "a.jsonl", "-o", tmp_path / "g.json",
+                         "--markdown", tmp_path / "g.md", "--bootstrap", "100")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["question", "units", "2+", "labels", "observed", "alpha", "95%", "interval", "Fleiss"]
+    assert [line.split()[0] for line in lines[1:6]] == [
+        "claim", "stance_haftar_lna", "stance_gna", "stance_turkey_military", "overall"]
+    assert lines[-1] == f"wrote {tmp_path / 'g.json'} and {tmp_path / 'g.md'}"
+    report = json.loads((tmp_path / "g.json").read_text())
+    assert (report["annotations"], report["sentences"], len(report["annotators"])) == (42, 21, 2)
+    assert (tmp_path / "g.md").read_text().startswith("#")
+
+
+def test_agree_names_the_file_of_a_bad_record(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.jsonl", '{"sentence_id": "s"}\n')
+    code, out, err = run(capsys, "agree", "a.jsonl", "-o", "g.json")
+    assert (code, out) == (1, "")
+    assert err == ("error: a.jsonl: line 1: Field required at article_id; annotation files are written by "
+                   "`stance read`, one record per line\n")

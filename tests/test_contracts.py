@@ -45,6 +45,10 @@ def test_outputs_validate_against_their_schemas(tmp_path, capsys):
         assert lines
         for line in lines:
             validator(name).validate(json.loads(line))
+    seeds = REPO / "seeds" / "example-export-ls-1.23.2.json"
+    assert main(["read", str(seeds), "-o", str(tmp_path / "s.jsonl")]) == 0
+    assert main(["agree", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "agree.json"), "--bootstrap", "50"]) == 0
+    validator("agreement").validate(json.loads((tmp_path / "agree.json").read_text()))
 
 
 def test_schemas_reject_what_the_code_rejects():
