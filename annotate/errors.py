@@ -71,3 +71,10 @@ class StudioUnavailable(StudioError):
     """No Label Studio answers: not running, unreachable, not installable, or too slow."""
 
     exit_code = 5
+
+
+def validation_problem(exc: Exception) -> str:
+    """The first problem of a pydantic ``ValidationError`` as ``"<message> at a -> b -> 0"``."""
+    first = exc.errors(include_url=False)[0]  # type: ignore[attr-defined]
+    loc = " -> ".join(str(part) for part in first["loc"])
+    return f"{first['msg']}" + (f" at {loc}" if loc else "")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError
+from .errors import InputError, validation_problem
 from .labeling import CLAIM_CONTROL, SPAN_CONTROL
 from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, SPAN_LABELS, STANCE_LABELS, Scheme
 
@@ -380,7 +380,5 @@ def read_annotations(path: str | os.PathLike[str]) -> Iterator[Annotation]:
             try:
                 yield Annotation.model_validate_json(line)
             except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                loc = " -> ".join(str(part) for part in first["loc"])
-                raise InputError(f"{first['msg']}" + (f" at {loc}" if loc else ""), path=path, where=f"line {number}",
+                raise InputError(validation_problem(exc), path=path, where=f"line {number}",
                                  fix="annotation files are written by `stance read`, one record per line") from None

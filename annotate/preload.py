@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import server
-from .errors import InputError, StudioError
+from .errors import InputError, StudioError, validation_problem
 from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL
 from .labels import ClaimLabel, SpanLabel, StanceLabel, utf16_offsets
 from .scheme import Scheme
@@ -89,8 +89,7 @@ def read_label_file(path: str | os.PathLike[str], scheme: Scheme) -> LabelFile:
     except FileNotFoundError:
         raise InputError("no such label file", path=path) from None
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise InputError(f"{first['msg']} at {' -> '.join(str(p) for p in first['loc'])}", path=path,
+        raise InputError(validation_problem(exc), path=path,
                          fix="a label file is {\"annotator\": {\"email\": ...}, \"labels\": [...]}, "
                          "as in seeds/labels/") from None
     for number, label in enumerate(record.labels):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from . import server
-from .errors import InputError, StudioError, StudioUnavailable
+from .errors import InputError, StudioError, StudioUnavailable, validation_problem
 from .files import atomic_write
 from .labeling import labeling_config
 from .scheme import Scheme
@@ -306,10 +306,8 @@ def read_tasks(path: str | os.PathLike[str], scheme: Scheme) -> Iterator[dict]:
             try:
                 task = Task.model_validate_json(line)
             except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                loc = " -> ".join(str(part) for part in first["loc"])
                 raise InputError(
-                    f"{first['msg']}" + (f" at {loc}" if loc else ""), path=path, where=where,
+                    validation_problem(exc), path=path, where=where,
                     fix="a tasks file is a JSON list with one {\"data\": {...}} per line, as `stance tasks` writes it",
                 ) from None
             if task.data.scheme != scheme.scheme:
