@@ -29,6 +29,11 @@ demo: install
 	$(STANCE) pull --project "$(PROJECT)" -o $(OUT)/export.json
 	$(STANCE) read $(OUT)/export.json -o $(OUT)/annotations.jsonl --rejects $(OUT)/rejects.jsonl
 	$(STANCE) agree $(OUT)/annotations.jsonl -o $(OUT)/agreement.json --markdown $(OUT)/agreement.md
+	$(STANCE) adjudicate $(OUT)/annotations.jsonl -o $(OUT)/gold-majority.jsonl --conflicts $(OUT)/conflicts.jsonl \
+	    --push --project "$(PROJECT): review" --tasks $(OUT)/tasks.json
+	$(STANCE) studio load-labels seeds/labels/reviewer.json --project "$(PROJECT): review"
+	$(STANCE) pull --project "$(PROJECT): review" -o $(OUT)/review-export.json
+	$(STANCE) adjudicate $(OUT)/annotations.jsonl --resolutions $(OUT)/review-export.json -o $(OUT)/gold.jsonl
 	@echo
 	@echo "Look at the labeled project in Label Studio at the address above (log in as printed by studio start)."
 	@echo "Stop the server with: $(STANCE) studio stop"

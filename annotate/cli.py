@@ -143,6 +143,56 @@ def cmd_agree(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}" + (f" and {args.markdown}" if args.markdown else ""))
 
 
+def cmd_adjudicate(args: argparse.Namespace) -> None:
+    from .gold import adjudicate
+    from .labels import read_annotations
+
+    if not (args.output or args.push):
+        raise AnnotateError("nothing to do", fix="give -o GOLD.jsonl, or --push --project NAME")
+    if args.push and not args.project:
+        raise AnnotateError("--push needs --project NAME", fix="name the review project, e.g. --project 'seeds: review'")
+    scheme = load_scheme(args.scheme)
+    annotations = list(read_annotations(args.annotations))
+    try:
+        gold, conflicts, counts = adjudicate(annotations, scheme, method=args.method,
+                                             min_agreement=args.min_agreement, min_annotators=args.min_annotators)
+    except AnnotateError as exc:
+        if exc.path is None:
+            exc.path = args.annotations
+        raise
+    print(f"{counts.sentences:,} sentences, {counts.annotations:,} annotations by {counts.annotators:,} annotators, "
+          f"method {args.method}: {counts.questions:,} questions: {counts.decided:,} decided, {counts.conflicts:,} in "
+          f"conflict ({counts.ties:,} ties, {counts.under_agreement:,} under --min-agreement, "
+          f"{counts.too_few_annotators:,} with too few annotators)")
+    print(f"spans: {counts.spans_agreed:,} agreed, {counts.spans_disputed:,} disputed")
+    if args.resolutions:
+        from .review import apply_resolutions
+
+        gold, resolved = apply_resolutions(gold, args.resolutions, scheme)
+        still = {(row.sentence_id, q) for row in gold for q in row.open_questions()}
+        conflicts = [c for c in conflicts if (c.sentence_id, c.question) in still]
+        print(f"reviews read: {resolved.reviews:,} accepted ({resolved.used:,} used, {resolved.unused:,} with nothing "
+              f"open), {len(resolved.not_taken):,} not taken; {resolved.resolved:,} questions resolved by a reviewer, "
+              f"{resolved.still_open:,} still open")
+    if args.output:
+        conflicts_path = args.conflicts or str(Path(args.output).with_suffix("")) + ".conflicts.jsonl"
+        write_jsonl(gold, args.output)
+        write_jsonl(conflicts, conflicts_path)
+        complete = sum(1 for row in gold if not row.open_questions())
+        print(f"wrote {len(gold):,} gold rows ({complete:,} complete, {len(gold) - complete:,} with open questions) "
+              f"to {args.output} and {len(conflicts):,} conflicts to {conflicts_path}")
+    if args.push:
+        from .review import push_review
+
+        with Progress("review tasks sent") as progress:
+            pushed = push_review(gold, annotations, args.project, scheme, conn=studio.connection(args.data_dir),
+                                 tasks=args.tasks, on_batch=progress.advance)
+        verb = "created" if pushed.project_created else "found"
+        print(f"review project {args.project!r} (id {pushed.project_id}) {verb}: {pushed.project_url}")
+        print(f"{pushed.read:,} sentences with a question in conflict: {pushed.already:,} already there, "
+              f"{pushed.created:,} sent with every annotator's answer as a prediction")
+
+
 def markdown_summary(report) -> str:
     """The agreement table a person reads first: one row per question."""
     def fmt(x: float | None) -> str:
@@ -291,6 +341,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the alpha intervals (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    _add_scheme(p)
+
+    p = _command(commands, cmd_adjudicate, "adjudicate", None,
+                 "decide gold labels from the annotations; conflicts to a file or a reviewer",
+                 "Write one gold row per sentence with provenance (the votes and who gave them, the "
+                 "method, the winning label's share or posterior). Ties and labels whose support is "
+                 "under --min-agreement go to the conflicts file with all votes, and with --push to a "
+                 "review project in Label Studio, where each annotator's answer is a prediction named "
+                 "after them; --resolutions reads the reviewer's export back into final gold.")
+    p.add_argument("annotations", metavar="ANNOTATIONS", help="annotation records from `stance read`")
+    p.add_argument("-o", "--output", metavar="GOLD.jsonl", help="where to write the gold rows")
+    p.add_argument("--conflicts", metavar="FILE",
+                   help="where undecided (sentence, question) pairs go (default: GOLD.conflicts.jsonl)")
+    p.add_argument("--method", choices=("majority", "dawid-skene"), default="majority",
+                   help="majority vote, or Dawid-Skene's posterior (default: majority)")
+    p.add_argument("--min-agreement", type=float, default=0.0, metavar="X",
+                   help="least share (majority) or posterior (Dawid-Skene) a label needs (default: 0)")
+    p.add_argument("--min-annotators", type=int, default=1, metavar="N",
+                   help="least annotators a question needs to be decided (default: 1)")
+    p.add_argument("--resolutions", nargs="+", metavar="EXPORT",
+                   help="Label Studio exports of the review project: the reviewer's answers become gold")
+    review = p.add_argument_group("review in Label Studio")
+    review.add_argument("--push", action="store_true",
+                        help="send the sentences with a conflict to the review project --project")
+    review.add_argument("--project", metavar="NAME", help="the review project's title")
+    review.add_argument("--tasks", metavar="FILE",
+                        help="the `stance tasks` file, to show the reviewer each sentence's context")
+    _add_data_dir(review)
     _add_scheme(p)
 
     p = commands.add_parser(

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from .agreement import AgreementReport
 from .corpus import Article
 from .files import atomic_write
+from .gold import Conflict, Gold
 from .labeling import labeling_config
 from .labels import Annotation, RejectedAnnotation
 from .scheme import Scheme
@@ -31,6 +32,8 @@ RECORDS: dict[str, tuple[type[BaseModel], bool, str]] = {
     "annotation-reject": (RejectedAnnotation, False,
                           "one line of `stance read --rejects` (JSON lines): an annotation not taken, with the reason"),
     "agreement": (AgreementReport, False, "the report of `stance agree` (one JSON object)"),
+    "gold": (Gold, False, "one line of `stance adjudicate` output (JSON lines): a sentence's gold labels with provenance"),
+    "gold-conflict": (Conflict, False, "one line of `stance adjudicate --conflicts` (JSON lines): an undecided question"),
 }
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -357,13 +357,29 @@ def push(
     on_batch : callable, optional
         Called with the number of tasks of each batch sent.
     """
+    return push_tasks(read_tasks(path, scheme), title, scheme, conn=conn, batch_size=batch_size, timeout=timeout,
+                      overlap=overlap, on_batch=on_batch)
+
+
+def push_tasks(
+    tasks: Iterable[dict],
+    title: str,
+    scheme: Scheme,
+    *,
+    conn: Connection,
+    batch_size: int = BATCH_SIZE,
+    timeout: float = DEFAULT_TIMEOUT,
+    overlap: int = 2,
+    on_batch: Callable[[int], None] | None = None,
+) -> PushCounts:
+    """Import the task dicts (``{"data": ..., "predictions": [...]}``) the project lacks; see :func:`push`."""
     ls = client(conn, timeout=timeout)
     project, created = ensure_project(ls, conn, title, scheme, overlap=overlap)
     counts = PushCounts(project_id=project.id, project_url=f"{conn.url}/projects/{project.id}", project_created=created)
     existing = set() if created else task_ids(ls, conn, project.id).keys()
     queued: set[str] = set()
     batch: list[dict] = []
-    for task in read_tasks(path, scheme):
+    for task in tasks:
         counts.read += 1
         sentence_id = task["data"]["sentence_id"]
         if sentence_id in existing:

@@ -49,6 +49,12 @@ def test_outputs_validate_against_their_schemas(tmp_path, capsys):
     assert main(["read", str(seeds), "-o", str(tmp_path / "s.jsonl")]) == 0
     assert main(["agree", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "agree.json"), "--bootstrap", "50"]) == 0
     validator("agreement").validate(json.loads((tmp_path / "agree.json").read_text()))
+    assert main(["adjudicate", str(tmp_path / "s.jsonl"), "-o", str(tmp_path / "gold.jsonl")]) == 0
+    for name, path in (("gold", "gold.jsonl"), ("gold-conflict", "gold.conflicts.jsonl")):
+        lines = (tmp_path / path).read_text().splitlines()
+        assert lines
+        for line in lines:
+            validator(name).validate(json.loads(line))
 
 
 def test_schemas_reject_what_the_code_rejects():
