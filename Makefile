@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STANCE  = $(BIN)/stance
 OUT    ?= out
+MODELS ?= models
+REPORTS ?= reports
 
 .PHONY: demo test install schemas bench clean
 
@@ -18,6 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 PROJECT ?= Libya seeds
+SHARED_DATA ?= ../shared/data
 
 demo: install
 	$(STANCE) articles seeds/ -o $(OUT)/articles.jsonl
@@ -34,8 +37,21 @@ demo: install
 	$(STANCE) studio load-labels seeds/labels/reviewer.json --project "$(PROJECT): review"
 	$(STANCE) pull --project "$(PROJECT): review" -o $(OUT)/review-export.json
 	$(STANCE) adjudicate $(OUT)/annotations.jsonl --resolutions $(OUT)/review-export.json -o $(OUT)/gold.jsonl
+	@# Two seed articles: one to train on, one to test on (no dev split), whole articles each.
+	$(STANCE) split $(OUT)/gold.jsonl -o $(OUT)/splits --dev 0 --test 0.5
+	$(STANCE) train $(OUT)/splits/train.jsonl -o $(MODELS)/seeds-baseline
+	$(STANCE) evaluate $(MODELS)/seeds-baseline $(OUT)/splits/test.jsonl -o $(REPORTS)/seeds-baseline
+	$(STANCE) predict $(MODELS)/seeds-baseline $(OUT)/tasks.json -o $(OUT)/predictions.json --push --project "$(PROJECT)"
 	@echo
-	@echo "Look at the labeled project in Label Studio at the address above (log in as printed by studio start)."
+	@echo "Done. With two seed articles (21 sentences) the model's numbers are tiny and say nothing about its quality:"
+	@echo "the README shows the baseline on SemEval-2016 Task 6 (python benchmarks/semeval2016.py ../shared/data/semeval2016-task6)."
+	@echo "Look at:"
+	@echo "  agreement:   $(OUT)/agreement.md"
+	@echo "  gold:        $(OUT)/gold.jsonl (conflicts in $(OUT)/gold.conflicts.jsonl)"
+	@echo "  model card:  $(MODELS)/seeds-baseline/README.md"
+	@echo "  evaluation:  $(REPORTS)/seeds-baseline/report.md, confusion.png, scores.png"
+	@echo "  Label Studio: the project URL printed above (log in as printed by studio start); its tasks now carry"
+	@echo "                the model's pre-annotations, most uncertain first"
 	@echo "Stop the server with: $(STANCE) studio stop"
 
 # pytest exits 5 when PYTEST_ARGS select no test: say so, and do not fail the run for it.
@@ -53,6 +69,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_agreement.py
 	$(BIN)/python benchmarks/bench_studio.py
+	$(BIN)/python benchmarks/semeval2016.py $(SHARED_DATA)/semeval2016-task6 --out $(OUT)/semeval2016
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) $(MODELS)/seeds-baseline $(REPORTS) .pytest_cache .hypothesis

@@ -193,6 +193,147 @@ def cmd_adjudicate(args: argparse.Namespace) -> None:
               f"{pushed.created:,} sent with every annotator's answer as a prediction")
 
 
+def _gold_rows(path: str) -> list[dict]:
+    """The rows of a gold file (from `stance adjudicate` or `stance split`) as JSON-ready dicts."""
+    from .gold import read_gold
+
+    return [row.model_dump(mode="json") for row in read_gold(path)]
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    from .split import describe, split_by_article, split_counts
+
+    rows = _gold_rows(args.gold)
+    try:
+        splits = split_by_article(rows, dev=args.dev, test=args.test, seed=args.seed)
+    except AnnotateError as exc:
+        if exc.path is None:
+            exc.path = args.gold
+        raise
+    if args.dev == 0:
+        del splits["dev"]
+    out = Path(args.output)
+    for line in describe(split_counts(splits)):
+        print(line)
+    for name, part in splits.items():
+        write_jsonl(part, out / f"{name}.jsonl")
+    print(f"wrote {', '.join(f'{name}.jsonl' for name in splits)} ({len(rows):,} rows, every article whole "
+          f"in one split, seed {args.seed}) to {out}")
+
+
+def _scores_table(report) -> str:
+    """Question, rows, F_avg and macro F1 with intervals: the lines a person reads first."""
+    def fmt(x, ci) -> str:
+        if x is None:
+            return "-"
+        return f"{x:.3f}" + ("" if ci is None else f" ({ci.low:.3f}-{ci.high:.3f})")
+    rows = [("question", "rows", "F_avg (95% interval)", "macro F1 (95% interval)")]
+    for q in [*report.questions, *([report.stance] if report.stance else [])]:
+        rows.append((q.question, f"{q.rows:,}", fmt(q.f_avg, q.f_avg_ci), fmt(q.macro_f1, q.macro_f1_ci)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in rows)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .baseline import train
+    from .evaluate import evaluate
+    from .modelcard import save_model
+
+    scheme = load_scheme(args.scheme)
+    rows = _gold_rows(args.train)
+    try:
+        model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs)
+        held_out = None
+        if args.dev:
+            held_out = evaluate(model, _gold_rows(args.dev), name=Path(args.output).name, data=args.dev,
+                                data_sha256=_sha256(args.dev), n_boot=args.bootstrap)
+    except AnnotateError as exc:
+        if exc.path is None:
+            exc.path = args.train
+        raise
+    card = save_model(model, args.output, source=args.train, source_sha256=_sha256(args.train), held_out=held_out,
+                      n_boot=args.bootstrap)
+    print(f"trained on {card.data.rows:,} rows from {card.data.articles:,} article{'s' * (card.data.articles != 1)} "
+          f"for scheme {card.scheme}")
+    for what, selection in card.selection.items():
+        chosen = selection.chosen
+        score = "-" if chosen.score is None else f"{chosen.score:.3f}"
+        print(f"{what}: {selection.folds} grouped folds over {selection.examples:,} examples chose "
+              f"{chosen.mode}, C={chosen.C}, class_weight={chosen.class_weight} ({selection.metric} {score})")
+    for source, metrics in card.metrics.items():
+        if metrics:
+            print(f"{source}: " + ", ".join(
+                f"{q} F_avg {m.f_avg:.3f}" if m.f_avg is not None else f"{q} macro F1 {m.macro_f1:.3f}"
+                for q, m in metrics.items() if m.f_avg is not None or m.macro_f1 is not None))
+    for note in card.notes:
+        print(f"note: {note}")
+    print(f"wrote the model, its card (README.md, card.json) and metrics.json to {args.output}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate, write_report
+    from .modelcard import load_model, read_card
+
+    model = load_model(args.model)
+    name = read_card(args.model).name
+    try:
+        report = evaluate(model, _gold_rows(args.data), name=name, data=args.data, data_sha256=_sha256(args.data),
+                          n_boot=args.bootstrap, random_state=args.seed)
+    except AnnotateError as exc:
+        if exc.path is None:
+            exc.path = args.data
+        raise
+    written = write_report(report, args.output)
+    print(f"{name} on {report.rows:,} rows of {args.data}:")
+    print(_scores_table(report))
+    for note in report.notes:
+        print(f"note: {note}")
+    print("wrote " + ", ".join(str(p) for p in written))
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from .files import write_json_list
+    from .modelcard import load_model, read_card
+    from .predict import check_predictions, predictions_for, push_predictions
+
+    if args.push and not args.project:
+        raise AnnotateError("--push needs --project NAME", fix="name the project the tasks were pushed to")
+    model = load_model(args.model)
+    card = read_card(args.model)
+    scheme = load_scheme(args.scheme)
+    if scheme.scheme != model.scheme:
+        raise AnnotateError(f"the model predicts scheme {model.scheme!r}, the --scheme is {scheme.scheme!r}",
+                            path=args.model, fix="give the --scheme the model was trained with")
+    version = f"{card.name}@{card.model_sha256[:12]}"
+    tasks = list(studio.read_tasks(args.tasks, scheme))
+    predicted = predictions_for(model, tasks, model_version=version)
+    check_predictions(predicted, scheme)
+    write_json_list(predicted, args.output)
+    scores = [t["predictions"][0]["score"] for t in predicted]
+    spread = f" (scores {scores[0]:.3f} to {scores[-1]:.3f}; lower is less sure)" if scores else ""
+    print(f"predicted {len(predicted):,} tasks with model version {version!r}, most uncertain first{spread}")
+    print(f"wrote {args.output}")
+    if args.push:
+        with Progress("predictions sent") as progress:
+            counts = push_predictions(predicted, args.project, scheme, conn=studio.connection(args.data_dir),
+                                      model_version=version, timeout=args.timeout, on_batch=progress.advance)
+        missing = f", {counts.not_in_project:,} not in the project (push them first)" if counts.not_in_project else ""
+        print(f"project {args.project!r} ({counts.project_url}): {counts.created:,} predictions sent as "
+              f"pre-annotations, {counts.already:,} tasks had one of this version already{missing}")
+        print("the project now gives annotators the most uncertain task first (uncertainty sampling)")
+
+
 def markdown_summary(report) -> str:
     """The agreement table a person reads first: one row per question."""
     def fmt(x: float | None) -> str:
@@ -369,6 +510,64 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--tasks", metavar="FILE",
                         help="the `stance tasks` file, to show the reviewer each sentence's context")
     _add_data_dir(review)
+    _add_scheme(p)
+
+    p = _command(commands, cmd_split, "split", "DIR",
+                 "split gold rows into train, dev and test, every article whole in one",
+                 "Split gold rows (from `stance adjudicate`) into DIR/train.jsonl, dev.jsonl and test.jsonl. "
+                 "Every article stays whole in one split, so no sentence of a test article is trained on; the "
+                 "label counts of every question are kept near the asked shares as far as whole articles allow.")
+    p.add_argument("gold", metavar="GOLD", help="gold rows from `stance adjudicate`")
+    p.add_argument("--dev", type=float, default=0.1, metavar="SHARE",
+                   help="share of rows for dev (default: 0.1; 0 writes no dev split)")
+    p.add_argument("--test", type=float, default=0.2, metavar="SHARE", help="share of rows for test (default: 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the article order (default: 0)")
+
+    p = _command(commands, cmd_train, "train", "MODEL_DIR",
+                 "train the baseline on gold rows and save it with its model card",
+                 "Fit the baseline (TF-IDF word and character n-grams, calibrated linear SVMs) for the claim "
+                 "and every target's stance. Every choice (per-target or target-aware stance models, C, "
+                 "class weights) is made by cross-validation on the training rows, grouped by article. "
+                 "Writes MODEL_DIR/model.skops, card.json, README.md (the model card) and metrics.json.")
+    p.add_argument("train", metavar="TRAIN", help="gold rows to train on (train.jsonl of `stance split`)")
+    p.add_argument("--dev", metavar="FILE", help="gold rows to score after training; their scores go into the card")
+    p.add_argument("--folds", type=int, default=5, metavar="K",
+                   help="grouped cross-validation folds (default: 5; fewer when there are fewer articles)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="folds fitted in parallel (default: 1)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the intervals of the metrics (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")
+    _add_scheme(p)
+
+    p = _command(commands, cmd_evaluate, "evaluate", "REPORT_DIR",
+                 "score a model on gold rows: F_avg, macro F1, per class, with intervals and plots",
+                 "Predict every labelled question of the gold rows and report, per question and pooled over "
+                 "targets: the SemEval-2016 F_avg = (F1(FAVOR) + F1(AGAINST)) / 2, macro F1, per-class "
+                 "precision, recall and F1, support, the confusion matrix and bootstrap intervals (articles "
+                 "resampled). Writes report.json (schemas/evaluation.schema.json), report.md, confusion.png "
+                 "and scores.png.")
+    p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
+    p.add_argument("data", metavar="GOLD", help="gold rows to score on (test.jsonl of `stance split`)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the intervals (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+
+    p = _command(commands, cmd_predict, "predict", "FILE.json",
+                 "predict tasks as Label Studio pre-annotations, most uncertain first",
+                 "Attach the model's prediction (model_version, score, result in the config's control names, "
+                 "checked against the scheme) to every task of a `stance tasks` file and write them most "
+                 "uncertain first. A task's score is its smallest top-two probability margin over the "
+                 "questions. With --push, the predictions go to the tasks of an existing project as "
+                 "pre-annotations (safe to run again), and the project is set to give annotators the most "
+                 "uncertain task first. " + _SERVER_CHOICE)
+    p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
+    p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
+    push = p.add_argument_group("pre-annotations in Label Studio")
+    push.add_argument("--push", action="store_true", help="send the predictions to the project --project")
+    push.add_argument("--project", metavar="NAME", help="the project the tasks were pushed to")
+    _add_data_dir(push)
+    push.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
+                      help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
     _add_scheme(p)
 
     p = commands.add_parser(

@@ -14,10 +14,13 @@ from pydantic import BaseModel
 
 from .agreement import AgreementReport
 from .corpus import Article
+from .evaluate import EvaluationReport
 from .files import atomic_write
 from .gold import Conflict, Gold
 from .labeling import labeling_config
 from .labels import Annotation, RejectedAnnotation
+from .modelcard import ModelCard
+from .predict import PredictedTask
 from .scheme import Scheme
 from .tasks import Task
 
@@ -34,6 +37,12 @@ RECORDS: dict[str, tuple[type[BaseModel], bool, str]] = {
     "agreement": (AgreementReport, False, "the report of `stance agree` (one JSON object)"),
     "gold": (Gold, False, "one line of `stance adjudicate` output (JSON lines): a sentence's gold labels with provenance"),
     "gold-conflict": (Conflict, False, "one line of `stance adjudicate --conflicts` (JSON lines): an undecided question"),
+    "model-card": (ModelCard, False, "card.json of a model folder written by `stance train`"),
+    "evaluation": (EvaluationReport, False,
+                   "report.json of `stance evaluate`, and metrics.json of a model folder (null there when the model had too few articles to cross-validate)"),
+    "predictions": (PredictedTask, True,
+                    "a Label Studio import file with pre-annotations written by `stance predict` (a JSON list, "
+                    "most uncertain task first)"),
 }
 
 

@@ -61,6 +61,14 @@ class SplitterError(AnnotateError):
     exit_code = 3
 
 
+class SplitError(AnnotateError):
+    """Too little data for the split asked for, or shares that do not add up."""
+
+
+class ModelError(AnnotateError):
+    """A model folder that cannot be used: missing, changed, unsafe, or for an unknown scheme."""
+
+
 class StudioError(AnnotateError):
     """Label Studio answered, but with a problem: a wrong token, no such project, a config mismatch."""
 

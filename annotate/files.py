@@ -16,10 +16,11 @@ from .errors import AnnotateError
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> Iterator[IO[str]]:
+def atomic_write(path: str | os.PathLike[str], *, encoding: str = "utf-8", binary: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; rename it over ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left as it was.
+    Text with ``encoding`` and newline line ends, or bytes with ``binary=True``. On any
+    exception the temporary file is removed and ``path`` is left as it was.
     """
     target = Path(path)
     try:
@@ -33,7 +34,7 @@ def atomic_write(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> It
         raise AnnotateError("is a folder", path=target, fix="give a file name for the output")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as handle:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding, newline="\n")) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -63,6 +64,22 @@ def write_jsonl(records: Iterable[Any], path: str | os.PathLike[str]) -> int:
             else:
                 out.write(dumps(record) + "\n")
             n += 1
+    return n
+
+
+def write_json_list(records: Iterable[Any], path: str | os.PathLike[str]) -> int:
+    """Write ``records`` (dicts) as a JSON list with one record per line, atomically; return how many.
+
+    One record per line is how Label Studio import files are written here, so that they stream.
+    """
+    n = 0
+    with atomic_write(path) as out:
+        out.write("[")
+        for record in records:
+            out.write(",\n" if n else "\n")
+            out.write(dumps(record))
+            n += 1
+        out.write("\n]\n")
     return n
 
 

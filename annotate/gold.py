@@ -37,9 +37,9 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import AnnotateError, InputError, validation_problem
-from .labeling import CLAIM_CONTROL
+from .labeling import CLAIM_CONTROL, choice_questions
 from .labels import Annotation, ClaimLabel, SpanLabel, StanceLabel
-from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
+from .scheme import Scheme
 
 FORMAT = "stance-gold/v1"
 CONFLICT_FORMAT = "stance-conflict/v1"
@@ -257,11 +257,6 @@ def dawid_skene(tasks: ArrayLike, workers: ArrayLike, labels: ArrayLike, *, n_it
 # --- Adjudication ----------------------------------------------------------------------------
 
 
-def questions(scheme: Scheme) -> dict[str, tuple[str, ...]]:
-    """The choice questions of a scheme and their labels: ``claim``, then ``stance_<target id>``."""
-    return {CLAIM_CONTROL: CLAIM_LABELS, **{scheme.stance_control(t): STANCE_LABELS for t in scheme.target_ids}}
-
-
 def _natural(key: str) -> tuple[bool, int, str]:
     return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
 
@@ -386,7 +381,7 @@ def adjudicate(annotations: Iterable[Annotation], scheme: Scheme, *, method: Met
                             fix="e.g. --min-annotators 2")
     by_sentence = _by_sentence(annotations, scheme)
     sentences = sorted(by_sentence, key=_sentence_key)
-    asked = questions(scheme)
+    asked = choice_questions(scheme)
     scores = {q: _scores(method, q, labels, sentences, by_sentence) for q, labels in asked.items()}
     counts = AdjudicationCounts(
         annotations=sum(map(len, by_sentence.values())), sentences=len(sentences),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from .scheme import Scheme
+from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
 
 SENTENCE = "sentence"  # the object tag every control points at
 SPAN_CONTROL = "span"
@@ -19,6 +19,11 @@ SPAN_COLOURS = {"CLAIM": "#ff9900", "SOURCE": "#3399ff"}
 
 _CONTEXT_STYLE = "color:#555; font-style:italic; margin:4px 0"
 _SENTENCE_STYLE = "border:2px solid #999; border-radius:4px; padding:8px; margin:8px 0"
+
+
+def choice_questions(scheme: Scheme) -> dict[str, tuple[str, ...]]:
+    """The choice controls of the config and their labels: ``claim``, then ``stance_<target id>``."""
+    return {CLAIM_CONTROL: CLAIM_LABELS, **{scheme.stance_control(t): STANCE_LABELS for t in scheme.target_ids}}
 
 
 def labeling_config(scheme: Scheme) -> str:

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError, validation_problem
-from .labeling import CLAIM_CONTROL, SPAN_CONTROL
-from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, SPAN_LABELS, STANCE_LABELS, Scheme
+from .labeling import CLAIM_CONTROL, SPAN_CONTROL, choice_questions
+from .scheme import KNOWN_VERSIONS, SPAN_LABELS, Scheme
 
 StanceLabel = Literal["FAVOR", "AGAINST", "NONE"]
 ClaimLabel = Literal["CLAIM", "NO_CLAIM"]
@@ -164,7 +164,7 @@ def _labels(task: dict, annotation: dict, annotator: Annotator, scheme: Scheme) 
     data = task["data"]
     sentence = data["text"]
     controls = {scheme.stance_control(t): t for t in scheme.target_ids}
-    allowed = {CLAIM_CONTROL: CLAIM_LABELS, **{name: STANCE_LABELS for name in controls}}
+    allowed = choice_questions(scheme)
     answers: dict[str, str] = {}
     spans: list[Span] = []
     for item in annotation.get("result") or []:

@@ -261,15 +261,23 @@ def ensure_project(ls: LabelStudio, conn: Connection, title: str, scheme: Scheme
             maximum_annotations=overlap, show_skip_button=True,
         ))
         return created, True
-    difference = config_difference(config, project.label_config or "")
+    check_config(conn, project, scheme)
+    return project, False
+
+
+def check_config(conn: Connection, project: Any, scheme: Scheme) -> None:
+    """A :class:`StudioError` when the project's labeling config is not the scheme's.
+
+    Its annotations were made, and predictions for it must be made, against its own config.
+    """
+    difference = config_difference(labeling_config(scheme), project.label_config or "")
     if difference is not None:
         raise StudioError(
-            f"project {title!r} (id {project.id}) at {conn.url} has another labeling config than "
+            f"project {project.title!r} (id {project.id}) at {conn.url} has another labeling config than "
             f"scheme {scheme.name!r}: {difference}",
-            fix="push to a new --project, or give the --scheme it was made with; to change its config on "
+            fix="use another --project, or give the --scheme it was made with; to change its config on "
             "purpose, paste `stance config` output into its Settings > Labeling Interface",
         )
-    return project, False
 
 
 # --- push ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from .corpus import Article
-from .files import atomic_write, dumps
+from .files import write_json_list
 from .labeling import config_fields, labeling_config
 from .scheme import Scheme
 from .sentences import SPLITTER, sentence_spans
@@ -101,9 +101,8 @@ def write_tasks(
     """Write the Label Studio import file for ``articles``, one task per line, atomically."""
     fields = config_fields(labeling_config(scheme))
     counts = TaskCounts()
-    with atomic_write(path) as out:
-        out.write("[")
-        separator = "\n"
+
+    def generate() -> Iterator[dict]:
         for article in articles:
             counts.articles += 1
             counts.characters += len(article.text)
@@ -113,13 +112,12 @@ def write_tasks(
                     missing = fields - task["data"].keys()
                     if missing:  # a guard on the generator itself, checked once
                         raise AssertionError(f"tasks lack config fields {sorted(missing)}")
-                out.write(separator)
-                out.write(dumps(task))
-                separator = ",\n"
+                yield task
                 n += 1
             counts.sentences += n
             if on_task is not None:
                 on_task(n)  # the tasks of one article are written
-        out.write("\n]\n")
+
+    write_json_list(generate(), path)
     return counts
 

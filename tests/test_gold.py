@@ -17,11 +17,11 @@ from annotate.gold import (
     Gold,
     adjudicate,
     dawid_skene,
-    questions,
     read_conflicts,
     read_gold,
     resolve,
 )
+from annotate.labeling import choice_questions
 from annotate.labels import Annotation, Annotator, Span
 from annotate.scheme import load_scheme
 
@@ -49,7 +49,7 @@ def ann(sentence: str, annotator: str, claim: str = "CLAIM", stance: dict | None
 
 
 def check_counts(gold: list[Gold], conflicts: list[Conflict], counts) -> None:
-    per_sentence = len(questions(SCHEME))
+    per_sentence = len(choice_questions(SCHEME))
     assert counts.questions == counts.decided + counts.conflicts == counts.sentences * per_sentence
     assert counts.conflicts == counts.ties + counts.under_agreement + counts.too_few_annotators == len(conflicts)
     assert counts.sentences == counts.complete + counts.partial == len(gold)

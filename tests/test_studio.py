@@ -185,7 +185,7 @@ def test_a_project_with_another_config_is_refused(studio_server, seed_tasks, tmp
     assert err == (
         f"error: project 'two configs' (id {project_id}) at {studio_server.url} has another labeling config "
         f"than scheme {SCHEME.name!r}: it has an extra <Header value={'Stance toward: ' + SCHEME.targets[-1].name!r}>; "
-        "push to a new --project, or give the --scheme it was made with; to change its config on purpose, "
+        "use another --project, or give the --scheme it was made with; to change its config on purpose, "
         "paste `stance config` output into its Settings > Labeling Interface\n")
 
 

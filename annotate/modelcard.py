@@ -1,0 +1,359 @@
+"""Model folders: the skops model file, its card and its metrics, written and read back safely.
+
+``models/NAME/`` holds ``model.skops`` (skops, never pickle or joblib), ``card.json`` (a
+:class:`ModelCard`: data sha256, label sets, scheme id, parameters, metrics, library versions,
+training date), the same card as ``README.md`` for people, and ``metrics.json`` (the
+cross-validation's :class:`~annotate.evaluate.EvaluationReport`). :func:`load_model` checks the
+card, the scheme id, the file's sha256 and skops' untrusted types before it loads anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.utils.validation import check_is_fitted
+
+from . import __version__
+from .baseline import MODEL_FORMAT, StanceBaseline
+from .errors import ModelError, validation_problem
+from .evaluate import EvaluationReport, QuestionPredictions, report_from_predictions
+from .files import atomic_write
+from .labeling import CLAIM_CONTROL
+from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, STANCE_LABELS
+
+KNOWN_MODEL_FORMATS = (MODEL_FORMAT,)
+MODEL_FILE = "model.skops"
+_STANCE = "stance_"
+
+# Exactly the types a StanceBaseline file may hold beyond what skops trusts by default. Anything
+# else in a file is refused on load: skops builds objects of these types without running code
+# from the file, and a file naming another type was not written by save_model.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "annotate.baseline.CompactTfidfVectorizer",
+    "annotate.baseline.StanceBaseline",
+    "annotate.baseline.TargetAugmenter",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.calibration._TemperatureScaling",
+    "sklearn.model_selection._split.PredefinedSplit",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class TrainingData(_Strict):
+    """What the model was trained on."""
+
+    sha256: str = Field(description="sha256 of the training rows as canonical JSON lines (sorted keys)")
+    source: str | None = Field(description="the training file, as given")
+    source_sha256: str | None = Field(description="sha256 of the training file's bytes, when given")
+    rows: int
+    articles: int
+    labels: dict[str, dict[str, int]] = Field(description="question -> label -> training rows")
+
+
+class Candidate(_Strict):
+    """One configuration tried by cross-validation."""
+
+    mode: str = Field(description="per-target or target-aware (stance), claim")
+    C: float
+    class_weight: Literal["balanced"] | None
+    score: float | None = Field(description="out-of-fold F_avg (stance) or macro F1 (claim); null untested")
+
+
+class Selection(_Strict):
+    """How one kind of model was chosen."""
+
+    metric: Literal["F_avg", "macro F1"]
+    folds: int = Field(description="grouped folds (0: no cross-validation)")
+    examples: int
+    candidates: list[Candidate]
+    chosen: Candidate
+    best_per_mode: dict[str, float] | None = Field(default=None, description="stance: best score of each mode")
+    note: str
+
+
+class QuestionModel(_Strict):
+    """The model that answers one question."""
+
+    question: str
+    pipeline: str = Field(description="the key of the pipeline in the model file")
+    kind: Literal["calibrated linear SVM", "logistic regression", "constant"]
+    labels: list[str] = Field(description="labels it predicts, in probability column order")
+    training_rows: dict[str, int]
+
+
+class CardMetrics(_Strict):
+    """A question's headline scores."""
+
+    f_avg: float | None
+    macro_f1: float | None
+    rows: int
+
+
+class ModelCard(_Strict):
+    """``card.json`` beside every model file (format ``stance-model/v1``)."""
+
+    format: Literal["stance-model/v1"]
+    name: str
+    scheme: str = Field(description="the label scheme version id the model predicts")
+    trained_at: str = Field(description="ISO 8601 UTC time of training")
+    model_file: str
+    model_sha256: str = Field(description="sha256 of the model file; load refuses a file that differs")
+    data: TrainingData
+    targets: list[str]
+    label_sets: dict[str, list[str]] = Field(description="question -> the scheme's labels")
+    stance_mode: Literal["per-target", "target-aware"] | None
+    questions: list[QuestionModel]
+    selection: dict[str, Selection] = Field(description="claim and stance: the cross-validation")
+    parameters: dict[str, Any] = Field(description="StanceBaseline parameters")
+    metrics: dict[str, dict[str, CardMetrics]] = Field(
+        description="'cross-validation' (out-of-fold, training rows) and, when given, 'held-out': question -> scores")
+    versions: dict[str, str] = Field(description="python and library versions at training")
+    notes: list[str]
+
+
+def _versions() -> dict[str, str]:
+    import matplotlib
+    import scipy
+    import skops
+    import sklearn
+
+    return {"python": platform.python_version(), "annotate": __version__, "scikit-learn": sklearn.__version__,
+            "skops": skops.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "matplotlib": matplotlib.__version__}
+
+
+def cross_validation_report(model: StanceBaseline, *, name: str = "model", n_boot: int = 1000,
+                            random_state: int = 0) -> EvaluationReport | None:
+    """The report of the chosen configuration's out-of-fold predictions; None without cross-validation."""
+    check_is_fitted(model)
+    preds = [QuestionPredictions(question=q, target=None if q == CLAIM_CONTROL else q[len(_STANCE):],
+                                 labels=CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS,
+                                 **model.cv_predictions_[q])
+             for q in model.questions_ if q in model.cv_predictions_]
+    if not preds:
+        return None
+    return report_from_predictions(
+        preds, scheme=model.scheme, model=name, n_boot=n_boot, random_state=random_state,
+        data="out-of-fold predictions of grouped cross-validation on the training rows (before calibration; "
+        "temperature scaling keeps the labels)",
+        data_sha256=model.data_sha256_, notes=list(model.notes_))
+
+
+def _metrics(report: EvaluationReport | None) -> dict[str, CardMetrics]:
+    if report is None:
+        return {}
+    qs = report.questions + ([report.stance] if report.stance else [])
+    return {q.question: CardMetrics(f_avg=q.f_avg, macro_f1=q.macro_f1, rows=q.rows) for q in qs}
+
+
+def model_card(model: StanceBaseline, *, name: str, model_sha256: str, source: str | None = None,
+               source_sha256: str | None = None, held_out: EvaluationReport | None = None,
+               cv_report: EvaluationReport | None = None) -> ModelCard:
+    """The card of a fitted model."""
+    check_is_fitted(model)
+    questions = []
+    for q in model.questions_:
+        key, _ = model._pipeline(q)
+        questions.append(QuestionModel(question=q, pipeline=key, kind=model.kinds_[key],
+                                       labels=list(model.classes_[q]), training_rows=model.label_counts_[q]))
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()}
+    metrics = {"cross-validation": _metrics(cv_report)}
+    if held_out is not None:
+        metrics["held-out"] = _metrics(held_out)
+    selection = {k: Selection(**{**v, "candidates": [Candidate(**c) for c in v["candidates"]],
+                                 "chosen": Candidate(**v["chosen"])})
+                 for k, v in model.selection_.items() if isinstance(v, dict)}
+    return ModelCard(
+        format=MODEL_FORMAT, name=name, scheme=model.scheme, trained_at=model.trained_at_, model_file=MODEL_FILE,
+        model_sha256=model_sha256,
+        data=TrainingData(sha256=model.data_sha256_, source=source, source_sha256=source_sha256,
+                          rows=model.n_rows_, articles=model.n_articles_,
+                          labels=model.label_counts_),
+        targets=list(model.targets_),
+        label_sets={q: list(CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS) for q in model.questions_},
+        stance_mode=model.stance_mode_, questions=questions, selection=selection, parameters=params,
+        metrics=metrics, versions=_versions(), notes=list(model.notes_))
+
+
+def card_markdown(card: ModelCard) -> str:
+    """The model card as Markdown (``README.md`` beside the model)."""
+    def fmt(x: float | None) -> str:
+        return "—" if x is None else f"{x:.3f}"
+
+    out = [f"# Model card: {card.name}", "",
+           f"A `stance` baseline for the label scheme `{card.scheme}` (model format `{card.format}`), trained "
+           f"{card.trained_at}. It answers: {', '.join(q.question for q in card.questions)}.", "",
+           "## Intended use", "",
+           "Pre-annotation of sentences in Label Studio (`stance predict`, most uncertain first) and a reference "
+           "score for the gold data. It reads one sentence at a time, without its article: a stance that only "
+           "the context shows is beyond it. Do not use it to judge sources or people.", "",
+           "## Training data", "",
+           f"{card.data.rows} rows from {card.data.articles} articles"
+           + (f" (`{card.data.source}`, sha256 `{card.data.source_sha256}`)" if card.data.source else "")
+           + f"; rows sha256 `{card.data.sha256}`.", "",
+           "| question | " + " | ".join(sorted({label for q in card.label_sets.values() for label in q})) + " |"]
+    labels = sorted({label for q in card.label_sets.values() for label in q})
+    out.append("|" + "|".join([" --- "] + [" ---: "] * len(labels)) + "|")
+    for q, counts in card.data.labels.items():
+        out.append(f"| {q} | " + " | ".join(str(counts.get(label, "")) if label in card.label_sets.get(q, [])
+                                             else "" for label in labels) + " |")
+    out += ["", "## Model", "",
+            "TF-IDF word 1-3 grams and character 2-5 grams (`char_wb`) into a linear SVM, probabilities calibrated "
+            "by temperature scaling on grouped folds (`CalibratedClassifierCV`, `ensemble=False`). "
+            f"Stance mode: **{card.stance_mode or '—'}**.", "",
+            "| question | pipeline | kind | labels |", "| --- | --- | --- | --- |"]
+    out += [f"| {q.question} | {q.pipeline} | {q.kind} | {', '.join(q.labels)} |" for q in card.questions]
+    out += ["", "## How it was chosen", "",
+            "Grouped cross-validation on the training rows only (folds never split an article); the test data "
+            "took no part. Scores are out-of-fold F_avg (stance, pooled over targets) or macro F1 (claim).", ""]
+    for what, sel in card.selection.items():
+        chosen = sel.chosen
+        out += [f"### {what}: {sel.folds} folds, {sel.examples} examples", "",
+                f"Chosen: mode {chosen.mode}, C = {chosen.C}, class_weight = {chosen.class_weight}, "
+                f"{sel.metric} {fmt(chosen.score)}." + (
+                    " Best per mode: " + ", ".join(f"{m} {fmt(s)}" for m, s in sel.best_per_mode.items()) + "."
+                    if sel.best_per_mode else ""), "",
+                "| mode | C | class_weight | " + sel.metric + " |", "| --- | ---: | --- | ---: |"]
+        out += [f"| {c.mode} | {c.C} | {c.class_weight} | {fmt(c.score)} |" for c in sel.candidates]
+        out += ["", sel.note, ""]
+    out += ["## Metrics", ""]
+    for source, metrics in card.metrics.items():
+        out += [f"### {source}", "", "| question | rows | F_avg | macro F1 |", "| --- | ---: | ---: | ---: |"]
+        out += [f"| {q} | {m.rows} | {fmt(m.f_avg)} | {fmt(m.macro_f1)} |" for q, m in metrics.items()]
+        out += [""] if metrics else ["", "none", ""]
+    out += ["## Versions", "", ", ".join(f"{k} {v}" for k, v in card.versions.items()), "",
+            "## Notes", "", *(f"- {n}" for n in card.notes or ["none"])]
+    return "\n".join(out) + "\n"
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name: str | None = None,
+               source: str | None = None, source_sha256: str | None = None,
+               held_out: EvaluationReport | None = None, n_boot: int = 1000) -> ModelCard:
+    """Write ``model.skops``, ``card.json``, ``README.md`` (the card) and ``metrics.json`` into ``directory``.
+
+    ``metrics.json`` is the :class:`~annotate.evaluate.EvaluationReport` of the cross-validation
+    (null when there was none); ``held_out`` (an evaluation on dev data) goes into the card's
+    metrics. The folder is written beside the target and renamed into place, so a failed save
+    leaves an earlier model as it was.
+    """
+    import skops.io as sio
+
+    check_is_fitted(model)
+    target = Path(directory)
+    name = name or target.name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise ModelError(f"cannot write the model folder ({exc.strerror})", path=target,
+                         fix="choose a folder you can write to") from None
+    try:
+        sio.dump(model, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+        cv_report = cross_validation_report(model, name=name, n_boot=n_boot)
+        card = model_card(model, name=name, model_sha256=_sha256_file(staging / MODEL_FILE), source=source,
+                          source_sha256=source_sha256, held_out=held_out, cv_report=cv_report)
+        with atomic_write(staging / "metrics.json") as out:
+            out.write(json.dumps(None if cv_report is None else cv_report.model_dump(mode="json"), indent=2,
+                                 ensure_ascii=False) + "\n")
+        with atomic_write(staging / "card.json") as out:
+            out.write(json.dumps(card.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+        with atomic_write(staging / "README.md") as out:
+            out.write(card_markdown(card))
+        staging.chmod(0o755)
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old / target.name)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return card
+
+
+def read_card(directory: str | os.PathLike[str]) -> ModelCard:
+    """The validated ``card.json`` of a model folder."""
+    path = Path(directory) / "card.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError("no card.json: not a model folder", path=Path(directory),
+                         fix="give a folder written by `stance train` (models/NAME)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"card.json is not valid JSON ({exc})", path=path, fix="train the model again") from None
+    if not isinstance(data, dict) or data.get("format") not in KNOWN_MODEL_FORMATS:
+        version = data.get("format") if isinstance(data, dict) else None
+        raise ModelError(f"unknown model format {version!r}", path=path, where="format",
+                         fix="known formats: " + ", ".join(KNOWN_MODEL_FORMATS))
+    try:
+        return ModelCard.model_validate(data)
+    except ValidationError as exc:
+        raise ModelError(validation_problem(exc), path=path, fix="train the model again") from None
+
+
+def load_model(directory: str | os.PathLike[str], *,
+               known_schemes: Sequence[str] = KNOWN_VERSIONS) -> StanceBaseline:
+    """Read a model folder written by :func:`save_model`, safely.
+
+    Checks, in order: the card is valid and of a known model format; its scheme is one of
+    ``known_schemes``; the model file is the one the card names (sha256); every type in the file
+    that skops does not trust by default (``skops.io.get_untrusted_types``) is in
+    :data:`TRUSTED_TYPES`. Only then is the file loaded, trusting exactly those types.
+
+    Raises
+    ------
+    ModelError
+        Naming what is wrong and the known values (schemes, formats) or the refused types.
+    """
+    import skops.io as sio
+
+    folder = Path(directory)
+    card = read_card(folder)
+    if card.scheme not in known_schemes:
+        raise ModelError(f"unknown scheme id {card.scheme!r}", path=folder / "card.json", where="scheme",
+                         fix="known schemes: " + ", ".join(known_schemes))
+    path = folder / card.model_file
+    if not path.is_file():
+        raise ModelError(f"no model file {card.model_file}", path=folder, fix="train the model again")
+    if _sha256_file(path) != card.model_sha256:
+        raise ModelError("the model file is not the one its card describes (sha256 differs)", path=path,
+                         fix="train the model again; never edit a model folder by hand")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises several kinds on a broken file
+        raise ModelError(f"not a skops model file ({type(exc).__name__}: {exc})", path=path,
+                         fix="train the model again") from None
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ModelError(f"the model file holds types outside the allow-list: {', '.join(refused)}", path=path,
+                         fix="load only models written by `stance train`; allowed: " + ", ".join(TRUSTED_TYPES))
+    model = sio.load(path, trusted=list(untrusted))
+    if not isinstance(model, StanceBaseline) or model.scheme != card.scheme:
+        raise ModelError("the model file does not hold a StanceBaseline of the card's scheme", path=path,
+                         fix="train the model again")
+    return model

@@ -1,0 +1,371 @@
+"""The baseline: training with grouped cross-validation, fallbacks, model files, predictions."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from annotate.baseline import StanceBaseline, TargetAugmenter, text_features, train
+from annotate.errors import AnnotateError, InputError, ModelError
+from annotate.modelcard import TRUSTED_TYPES, ModelCard, load_model, read_card, save_model
+from annotate.predict import check_prediction, margins, predictions_for
+from annotate.evaluate import EvaluationReport
+from annotate.scheme import load_scheme
+
+SCHEME = load_scheme()
+TARGETS = SCHEME.target_ids  # haftar_lna, gna, turkey_military
+FILLER = "the city reported on monday that talks in the region continued while observers waited".split()
+
+
+def make_rows(*, articles: int = 10, per_article: int = 6, seed: int = 0, targets=TARGETS) -> list[dict]:
+    """Gold rows whose labels show in their words: 'proX' is FAVOR toward X, 'antiX' AGAINST."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(articles):
+        for s in range(per_article):
+            words = list(rng.choice(FILLER, size=6))
+            claim = "CLAIM" if rng.random() < 0.5 else "NO_CLAIM"
+            if claim == "CLAIM":
+                words += ["officials", "said", "that"]
+            stance = {}
+            for t in targets:
+                label = rng.choice(["FAVOR", "AGAINST", "NONE", "NONE"])
+                stance[t] = str(label)
+                if label == "FAVOR":
+                    words.append("pro" + t.replace("_", ""))
+                elif label == "AGAINST":
+                    words.append("anti" + t.replace("_", ""))
+            rng.shuffle(words)
+            rows.append({"sentence_id": f"art{a}:{s * 100}-{s * 100 + 50}", "article_id": f"art{a}",
+                         "text": " ".join(words), "scheme": "stance-claim/v1", "claim": claim, "stance": stance,
+                         "spans": [], "provenance": {}})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def model() -> StanceBaseline:
+    return train(make_rows(articles=10, per_article=6), SCHEME, n_splits=3)
+
+
+def texts(rows):
+    return [r["text"] for r in rows]
+
+
+# --- scikit-learn's rules ----------------------------------------------------------------------
+
+
+def test_init_only_stores_parameters_and_clone_keeps_them():
+    est = StanceBaseline(C=(0.5,), stance_mode="target-aware", random_state=7)
+    assert est.get_params()["C"] == (0.5,) and est.get_params()["random_state"] == 7
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    assert not [k for k in vars(est) if k.endswith("_")]
+
+
+def test_unfitted_model_says_what_to_call():
+    with pytest.raises(NotFittedError, match="This StanceBaseline instance is not fitted yet. Call 'fit'"):
+        StanceBaseline().predict_proba(["a"], "claim")
+
+
+def test_fit_returns_self():
+    est = StanceBaseline(targets=TARGETS, n_splits=2)
+    assert est.fit(make_rows(articles=4, per_article=5)) is est
+
+
+def test_target_augmenter_copies_features_for_the_rows_target():
+    X = np.array([["gna", "support gna now"], ["turkey", "condemn turkey now"], ["other", "support gna"]],
+                 dtype=object)
+    aug = TargetAugmenter(features=text_features(), targets=("gna", "turkey")).fit(X)
+    out = aug.transform(X).toarray()
+    d = out.shape[1] // 3
+    shared = out[:, :d]
+    assert np.allclose(out[0, d:2 * d], shared[0]) and not out[0, 2 * d:].any()
+    assert np.allclose(out[1, 2 * d:], shared[1]) and not out[1, d:2 * d].any()
+    assert not out[2, d:].any()  # a target not seen in fit: the shared block only
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def test_learns_and_records_the_cross_validation(model):
+    assert model.questions_ == ("claim", "stance_haftar_lna", "stance_gna", "stance_turkey_military")
+    assert model.classes_["claim"] == ("CLAIM", "NO_CLAIM")
+    assert set(model.kinds_.values()) == {"calibrated linear SVM"}
+    stance = model.selection_["stance"]
+    assert stance["folds"] == 3 and stance["metric"] == "F_avg"
+    assert len(stance["candidates"]) == 12  # 2 modes x 3 C x 2 class weights
+    assert set(stance["best_per_mode"]) == {"per-target", "target-aware"}
+    assert stance["chosen"]["mode"] == model.stance_mode_
+    assert stance["chosen"]["score"] == max(c["score"] for c in stance["candidates"])
+    assert model.selection_["claim"]["chosen"]["mode"] == "claim"
+    held_out = make_rows(articles=3, per_article=6, seed=9)
+    for question in model.questions_:
+        proba = model.predict_proba(texts(held_out), question)
+        assert proba.shape == (len(held_out), len(model.classes_[question]))
+        assert np.allclose(proba.sum(axis=1), 1.0)
+    predicted = model.predict(texts(held_out), "stance_gna")
+    gold = [r["stance"]["gna"] for r in held_out]
+    assert np.mean(predicted == np.array(gold, dtype=object)) > 0.8
+
+
+def test_cross_validation_keeps_articles_in_one_fold(model):
+    for question, oof in model.cv_predictions_.items():
+        assert len(oof["y_true"]) == len(oof["y_pred"]) == len(oof["groups"])
+    # The folds are drawn on articles: refit them and check no article is split.
+    est = StanceBaseline(targets=TARGETS, n_splits=3)
+    est.notes_ = []
+    from annotate.baseline import _Examples
+
+    ex = _Examples.stance(make_rows(articles=10, per_article=6), TARGETS)
+    folds = est._folds(ex, "stance")
+    for article in set(ex.groups.tolist()):
+        assert len(set(folds[ex.groups == article].tolist())) == 1
+
+
+@pytest.mark.parametrize("mode, keys", [("per-target", {"claim", "stance_haftar_lna", "stance_gna",
+                                                         "stance_turkey_military"}),
+                                        ("target-aware", {"claim", "stance"})])
+def test_forced_stance_mode(mode, keys):
+    est = train(make_rows(articles=6, per_article=5), SCHEME, stance_mode=mode, n_splits=2)
+    assert est.stance_mode_ == mode and set(est.pipelines_) == keys
+    assert est.predict(["support gna"], "stance_gna").shape == (1,)
+
+
+def test_same_random_state_same_model():
+    rows = make_rows(articles=6, per_article=5)
+    a, b = train(rows, SCHEME, n_splits=2, random_state=3), train(rows, SCHEME, n_splits=2, random_state=3)
+    assert a.selection_ == b.selection_
+    for q in a.questions_:
+        assert np.array_equal(a.predict_proba(texts(rows), q), b.predict_proba(texts(rows), q))
+
+
+def demo_like_rows() -> list[dict]:
+    """Two articles, 21 sentences, and labels as sparse as the seeds': one FAVOR for gna."""
+    rows = make_rows(articles=2, per_article=11, seed=5)[:21]
+    for i, r in enumerate(rows):
+        r["stance"] = {"haftar_lna": "NONE", "gna": "FAVOR" if i == 4 else "NONE",
+                       "turkey_military": "AGAINST" if i % 5 == 0 else "NONE"}
+    return rows
+
+
+def test_tiny_data_falls_back_and_says_so():
+    est = train(demo_like_rows(), SCHEME, stance_mode="per-target")
+    assert est.kinds_["stance_haftar_lna"] == "constant"
+    assert est.kinds_["stance_gna"] == "logistic regression"  # its one FAVOR is missing from a training fold
+    assert est.predict_proba(["x"], "stance_haftar_lna").tolist() == [[1.0]]
+    notes = " ".join(est.notes_)
+    assert "2-fold cross-validation instead of 5" in notes
+    assert "stance_haftar_lna: every training label is NONE: a constant model" in notes
+    assert "stance_gna: a label is missing from the training part of a fold" in notes
+    assert np.allclose(est.predict_proba(["anything"], "stance_gna").sum(), 1.0)
+    auto = train(demo_like_rows(), SCHEME)  # choosing the mode on 2 articles works too
+    assert auto.stance_mode_ in ("per-target", "target-aware") and len(auto.questions_) == 4
+
+
+def test_one_article_means_no_cross_validation():
+    rows = [dict(r, article_id="only") for r in make_rows(articles=2, per_article=5)]
+    est = train(rows, SCHEME)
+    assert est.selection_["claim"]["folds"] == 0 and est.selection_["claim"]["chosen"]["score"] is None
+    assert set(est.kinds_.values()) <= {"logistic regression", "constant"}
+    assert any("1 article: no cross-validation" in n for n in est.notes_)
+
+
+def test_null_labels_are_left_out_and_questions_without_labels_have_no_model():
+    rows = make_rows(articles=4, per_article=5)
+    for r in rows:
+        r["claim"] = None
+        r["stance"].pop("haftar_lna")
+    est = train(rows, SCHEME, n_splits=2)
+    assert est.questions_ == ("stance_gna", "stance_turkey_military")
+    assert "claim: no row has a claim label: no claim model" in est.notes_
+    with pytest.raises(ModelError, match="known questions: stance_gna, stance_turkey_military"):
+        est.predict(["x"], "claim")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["stance"].update(mars="FAVOR"), "row 1 \\(sentence art0:0-50\\): unknown target 'mars'"),
+    (lambda r: r.update(scheme="other/v2"), "labelled with scheme 'other/v2'"),
+    (lambda r: r.update(claim="MAYBE"), "unknown claim label 'MAYBE'"),
+    (lambda r: r["stance"].update(gna="PRO"), "unknown stance label 'PRO' for gna"),
+    (lambda r: r.pop("article_id"), "no 'article_id' string"),
+])
+def test_bad_rows_are_errors_that_name_the_row(change, message):
+    rows = make_rows(articles=2, per_article=3)
+    change(rows[0])
+    with pytest.raises(InputError, match=message):
+        train(rows, SCHEME)
+
+
+def test_no_labels_at_all_is_an_error():
+    rows = [dict(r, claim=None, stance={}) for r in make_rows(articles=2, per_article=3)]
+    with pytest.raises(InputError, match="nothing to train on"):
+        train(rows, SCHEME)
+
+
+# --- model files ------------------------------------------------------------------------------
+
+
+def test_save_and_load_round_trip(model, tmp_path):
+    card = save_model(model, tmp_path / "models" / "tiny", source="gold.jsonl", source_sha256="ab" * 32)
+    folder = tmp_path / "models" / "tiny"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "card.json", "metrics.json", "model.skops"]
+    assert zipfile.is_zipfile(folder / "model.skops")  # skops, not a pickle stream
+    loaded = load_model(folder)
+    rows = make_rows(articles=3, per_article=4, seed=11)
+    for q in model.questions_:
+        assert np.array_equal(model.predict_proba(texts(rows), q), loaded.predict_proba(texts(rows), q))
+    assert read_card(folder) == card
+    assert card.name == "tiny" and card.scheme == "stance-claim/v1" and card.format == "stance-model/v1"
+    assert card.data.rows == 60 and card.data.articles == 10 and card.data.sha256 == model.data_sha256_
+    assert card.label_sets["stance_gna"] == ["FAVOR", "AGAINST", "NONE"]
+    assert set(card.versions) >= {"python", "scikit-learn", "skops", "numpy", "annotate"}
+    assert card.parameters["C"] == [0.1, 0.3, 1.0] and card.parameters["random_state"] == 0
+    assert card.selection["stance"].chosen.mode == card.stance_mode
+    assert set(card.metrics["cross-validation"]) == {*model.questions_, "stance"}
+    report = EvaluationReport.model_validate_json((folder / "metrics.json").read_text())
+    assert report.stance.f_avg == card.metrics["cross-validation"]["stance"].f_avg
+    readme = (folder / "README.md").read_text()
+    assert readme.startswith("# Model card: tiny") and "## How it was chosen" in readme
+
+
+def test_saving_again_replaces_the_folder(model, tmp_path):
+    save_model(model, tmp_path / "m")
+    (tmp_path / "m" / "stray.txt").write_text("x")
+    save_model(model, tmp_path / "m")
+    assert not (tmp_path / "m" / "stray.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging folder left behind
+
+
+def test_load_refuses_an_unknown_scheme_id(model, tmp_path):
+    save_model(model, tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    card["scheme"] = "stance-claim/v9"
+    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="unknown scheme id 'stance-claim/v9'; known schemes: stance-claim/v1"):
+        load_model(tmp_path / "m")
+
+
+class Smuggled:
+    """A type no model of ours holds."""
+
+
+def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
+    import hashlib
+
+    save_model(model, tmp_path / "m")
+    evil = clone(model)
+    evil.__dict__.update(model.__dict__)
+    evil.notes_ = [Smuggled()]
+    path = tmp_path / "m" / "model.skops"
+    sio.dump(evil, path)
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    card["model_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()  # as a crafted folder would
+    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="types outside the allow-list: test_baseline.Smuggled") as caught:
+        load_model(tmp_path / "m")
+    assert "annotate.baseline.StanceBaseline" in caught.value.fix
+
+
+@pytest.mark.parametrize("calibration", ["temperature", "sigmoid", "isotonic"])
+def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
+    seen = set()
+    for name, rows, mode in (("tiny", demo_like_rows(), "per-target"),
+                             ("aware", make_rows(articles=6, per_article=4), "target-aware")):
+        est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration)
+        save_model(est, tmp_path / name)
+        seen |= set(sio.get_untrusted_types(file=tmp_path / name / "model.skops"))
+        load_model(tmp_path / name)
+    calibrator = {"temperature": {"sklearn.calibration._TemperatureScaling"},
+                  "sigmoid": {"sklearn.calibration._SigmoidCalibration"}, "isotonic": set()}[calibration]
+    others = {"sklearn.calibration._TemperatureScaling", "sklearn.calibration._SigmoidCalibration"} - calibrator
+    assert seen == set(TRUSTED_TYPES) - others
+
+
+def test_load_refuses_a_changed_model_file(model, tmp_path):
+    save_model(model, tmp_path / "m")
+    with open(tmp_path / "m" / "model.skops", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelError, match="sha256 differs"):
+        load_model(tmp_path / "m")
+
+
+def test_load_names_a_folder_that_is_no_model(tmp_path):
+    with pytest.raises(ModelError, match="no card.json: not a model folder"):
+        load_model(tmp_path)
+    (tmp_path / "card.json").write_text('{"format": "stance-model/v0"}')
+    with pytest.raises(ModelError, match="unknown model format 'stance-model/v0'; known formats: stance-model/v1"):
+        load_model(tmp_path)
+    assert issubclass(ModelError, AnnotateError)
+
+
+def test_card_is_strict():
+    assert ModelCard.model_config["extra"] == "forbid"
+
+
+# --- predictions -------------------------------------------------------------------------------
+
+
+def tasks_of(rows):
+    return [{"data": {"text": r["text"], "sentence_id": r["sentence_id"], "article_id": r["article_id"],
+                      "scheme": "stance-claim/v1"}} for r in rows]
+
+
+def test_predictions_most_uncertain_first(model):
+    tasks = tasks_of(make_rows(articles=3, per_article=5, seed=21))
+    before = json.dumps(tasks)
+    out = predictions_for(model, tasks, model_version="tiny-1")
+    assert json.dumps(tasks) == before  # the input is not changed
+    assert len(out) == len(tasks)
+    assert sorted(t["data"]["sentence_id"] for t in out) == sorted(t["data"]["sentence_id"] for t in tasks)
+    scores = [t["predictions"][0]["score"] for t in out]
+    assert scores == sorted(scores)
+    first = out[0]
+    prediction = first["predictions"][0]
+    assert prediction["model_version"] == "tiny-1"
+    assert [r["from_name"] for r in prediction["result"]] == list(model.questions_)
+    item = prediction["result"][0]
+    assert item["to_name"] == "sentence" and item["type"] == "choices"
+    assert item["value"]["choices"][0] in ("CLAIM", "NO_CLAIM")
+    # The task's score is its smallest top-two margin over the questions.
+    text = first["data"]["text"]
+    expected = min(float(margins(model.predict_proba([text], q))[0]) for q in model.questions_)
+    assert prediction["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_predictions_refuse_tasks_of_another_scheme_or_without_text(model):
+    with pytest.raises(InputError, match="task 1 \\(sentence s1\\): task is for scheme 'x/v1'"):
+        predictions_for(model, [{"data": {"text": "a", "sentence_id": "s1", "scheme": "x/v1"}}])
+    with pytest.raises(InputError, match="task 2: not a Label Studio task with data.text"):
+        predictions_for(model, [{"data": {"text": "a"}}, {"text": "b"}])
+    assert predictions_for(model, []) == []
+
+
+def test_margins():
+    assert margins(np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])).tolist() == pytest.approx(
+        [0.5, 0.0, 1.0])
+    assert margins(np.array([[1.0], [1.0]])).tolist() == [1.0, 1.0]
+
+
+def test_predictions_fit_the_scheme_and_bad_ones_are_named(model):
+    out = predictions_for(model, tasks_of(make_rows(articles=2, per_article=3, seed=5)), model_version="tiny-1")
+    assert all(check_prediction(t["predictions"][0], SCHEME) is None for t in out)
+    good = out[0]["predictions"][0]
+
+    def broken(**change):
+        result = [dict(item) for item in good["result"]]
+        result[0] = {**result[0], **change}
+        return {**good, "result": result}
+
+    assert check_prediction(broken(from_name="stance_nobody"), SCHEME).startswith("unknown control 'stance_nobody'")
+    assert check_prediction(broken(value={"choices": ["MAYBE"]}), SCHEME) == (
+        "claim: unknown label ['MAYBE'] (known: one of CLAIM, NO_CLAIM)")
+    assert check_prediction(broken(type="labels"), SCHEME) == "claim: not a choice on 'sentence'"
+    assert check_prediction({**good, "score": 1.5}, SCHEME) == "score 1.5 is not in [0, 1]"
+    assert check_prediction({**good, "result": good["result"] * 2}, SCHEME) == "two answers for control 'claim'"
+    assert check_prediction({**good, "result": []}, SCHEME) == "no answer at all"
