@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from . import __version__, server, studio
 from .corpus import CsvColumns, Rejected, iter_articles
 from .errors import AnnotateError
-from .files import Progress, atomic_write, write_jsonl
+from .files import Progress, atomic_write, sha256_file, write_jsonl
 from .labeling import labeling_config
 from .scheme import DEFAULT_SCHEME_PATH, load_scheme
 from .sentences import SPLITTER
@@ -200,16 +200,6 @@ def _gold_rows(path: str) -> list[dict]:
     return [row.model_dump(mode="json") for row in read_gold(path)]
 
 
-def _sha256(path: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cmd_split(args: argparse.Namespace) -> None:
     from .split import describe, split_by_article, split_counts
 
@@ -257,12 +247,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         held_out = None
         if args.dev:
             held_out = evaluate(model, _gold_rows(args.dev), name=Path(args.output).name, data=args.dev,
-                                data_sha256=_sha256(args.dev), n_boot=args.bootstrap)
+                                data_sha256=sha256_file(args.dev), n_boot=args.bootstrap)
     except AnnotateError as exc:
         if exc.path is None:
             exc.path = args.train
         raise
-    card = save_model(model, args.output, source=args.train, source_sha256=_sha256(args.train), held_out=held_out,
+    card = save_model(model, args.output, source=args.train, source_sha256=sha256_file(args.train), held_out=held_out,
                       n_boot=args.bootstrap)
     print(f"trained on {card.data.rows:,} rows from {card.data.articles:,} article{'s' * (card.data.articles != 1)} "
           f"for scheme {card.scheme}")
@@ -288,7 +278,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     model = load_model(args.model)
     name = read_card(args.model).name
     try:
-        report = evaluate(model, _gold_rows(args.data), name=name, data=args.data, data_sha256=_sha256(args.data),
+        report = evaluate(model, _gold_rows(args.data), name=name, data=args.data, data_sha256=sha256_file(args.data),
                           n_boot=args.bootstrap, random_state=args.seed)
     except AnnotateError as exc:
         if exc.path is None:
@@ -415,6 +405,12 @@ _SERVER_CHOICE = (f"The server is the one named by ${studio.URL_ENV} and ${studi
                   "they are set (a team server), else the local one of `stance studio start`.")
 
 
+def _add_bootstrap(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help=f"bootstrap resamples for {what} (default: 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", metavar="DIR",
@@ -479,9 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "with one label are counted, not used.")
     p.add_argument("annotations", metavar="ANNOTATIONS", help="annotation records from `stance read`")
     p.add_argument("--markdown", metavar="FILE.md", help="also write the report as Markdown for people")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="bootstrap resamples for the alpha intervals (default: 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    _add_bootstrap(p, "the alpha intervals")
     _add_scheme(p)
 
     p = _command(commands, cmd_adjudicate, "adjudicate", None,
@@ -548,9 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "and scores.png.")
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("data", metavar="GOLD", help="gold rows to score on (test.jsonl of `stance split`)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="bootstrap resamples for the intervals (default: 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    _add_bootstrap(p, "the intervals")
 
     p = _command(commands, cmd_predict, "predict", "FILE.json",
                  "predict tasks as Label Studio pre-annotations, most uncertain first",

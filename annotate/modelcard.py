@@ -9,7 +9,6 @@ card, the scheme id, the file's sha256 and skops' untrusted types before it load
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -28,7 +27,7 @@ from . import __version__
 from .baseline import MODEL_FORMAT, StanceBaseline
 from .errors import ModelError, validation_problem
 from .evaluate import EvaluationReport, QuestionPredictions, report_from_predictions
-from .files import atomic_write
+from .files import atomic_write, sha256_file
 from .labeling import CLAIM_CONTROL
 from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, STANCE_LABELS
 
@@ -241,14 +240,6 @@ def card_markdown(card: ModelCard) -> str:
     return "\n".join(out) + "\n"
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name: str | None = None,
                source: str | None = None, source_sha256: str | None = None,
                held_out: EvaluationReport | None = None, n_boot: int = 1000) -> ModelCard:
@@ -273,7 +264,7 @@ def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name
     try:
         sio.dump(model, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
         cv_report = cross_validation_report(model, name=name, n_boot=n_boot)
-        card = model_card(model, name=name, model_sha256=_sha256_file(staging / MODEL_FILE), source=source,
+        card = model_card(model, name=name, model_sha256=sha256_file(staging / MODEL_FILE), source=source,
                           source_sha256=source_sha256, held_out=held_out, cv_report=cv_report)
         with atomic_write(staging / "metrics.json") as out:
             out.write(json.dumps(None if cv_report is None else cv_report.model_dump(mode="json"), indent=2,
@@ -340,7 +331,7 @@ def load_model(directory: str | os.PathLike[str], *,
     path = folder / card.model_file
     if not path.is_file():
         raise ModelError(f"no model file {card.model_file}", path=folder, fix="train the model again")
-    if _sha256_file(path) != card.model_sha256:
+    if sha256_file(path) != card.model_sha256:
         raise ModelError("the model file is not the one its card describes (sha256 differs)", path=path,
                          fix="train the model again; never edit a model folder by hand")
     try:
