@@ -50,8 +50,9 @@ demo: install
 	@echo "  gold:        $(OUT)/gold.jsonl (conflicts in $(OUT)/gold.conflicts.jsonl)"
 	@echo "  model card:  $(MODELS)/seeds-baseline/README.md"
 	@echo "  evaluation:  $(REPORTS)/seeds-baseline/report.md, confusion.png, scores.png"
-	@echo "  Label Studio: the project URL printed above (log in as printed by studio start); its tasks now carry"
-	@echo "                the model's pre-annotations, most uncertain first"
+	@echo "  Label Studio: project '$(PROJECT)' (its tasks now carry the model's pre-annotations, most uncertain first)"
+	@echo "                and '$(PROJECT): review'; log in as admin@example.com, password in .stance/studio/stance-password"
+	@printf "                "; $(STANCE) studio status
 	@echo "Stop the server with: $(STANCE) studio stop"
 
 # pytest exits 5 when PYTEST_ARGS select no test: say so, and do not fail the run for it.

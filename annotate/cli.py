@@ -259,8 +259,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     for what, selection in card.selection.items():
         chosen = selection.chosen
         score = "-" if chosen.score is None else f"{chosen.score:.3f}"
-        print(f"{what}: {selection.folds} grouped folds over {selection.examples:,} examples chose "
-              f"{chosen.mode}, C={chosen.C}, class_weight={chosen.class_weight} ({selection.metric} {score})")
+        config = ("" if chosen.mode == what else f"{chosen.mode}, ") + f"C={chosen.C}, class_weight={chosen.class_weight}"
+        if selection.folds:
+            print(f"{what}: {selection.folds} grouped folds over {selection.examples:,} examples chose {config} "
+                  f"({selection.metric} {score})")
+        else:
+            print(f"{what}: {selection.examples:,} examples, no cross-validation: {config}")
     for source, metrics in card.metrics.items():
         if metrics:
             print(f"{source}: " + ", ".join(
@@ -289,6 +293,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(_scores_table(report))
     for note in report.notes:
         print(f"note: {note}")
+    by_note: dict[str, list[str]] = {}
+    for q in [*report.questions, *([report.stance] if report.stance else [])]:
+        for note in q.notes:
+            by_note.setdefault(note, []).append(q.question)
+    for note, questions in by_note.items():
+        print(f"note: {', '.join(questions)}: {note}")
     print("wrote " + ", ".join(str(p) for p in written))
 
 
