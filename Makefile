@@ -44,7 +44,7 @@ demo: install
 	$(STANCE) predict $(MODELS)/seeds-baseline $(OUT)/tasks.json -o $(OUT)/predictions.json --push --project "$(PROJECT)"
 	@echo
 	@echo "Done. With two seed articles (21 sentences) the model's numbers are tiny and say nothing about its quality:"
-	@echo "the README shows the baseline on SemEval-2016 Task 6 (python benchmarks/semeval2016.py ../shared/data/semeval2016-task6)."
+	@echo "the README shows the baseline on SemEval-2016 Task 6 ($(BIN)/python benchmarks/semeval2016.py $(SHARED_DATA)/semeval2016-task6)."
 	@echo "Look at:"
 	@echo "  agreement:   $(OUT)/agreement.md"
 	@echo "  gold:        $(OUT)/gold.jsonl (conflicts in $(OUT)/gold.conflicts.jsonl)"
