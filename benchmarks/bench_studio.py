@@ -55,6 +55,10 @@ def _connection(data_dir: str):
 
 def child_main(argv: list[str]) -> None:
     """``--child KIND DATA_DIR PROJECT FILE``: run one measured call, print its seconds as JSON."""
+    # Imports come before any timer, on every side: the SDK's client module loads lazily (pandas
+    # with it, about 1 s), and the bare side loads it when it makes its client before its timer.
+    from label_studio_sdk import LabelStudio  # noqa: F401
+
     from annotate import studio
     from annotate.labeling import labeling_config
     from annotate.scheme import load_scheme
