@@ -167,3 +167,24 @@ def test_predictions_become_pre_annotations_most_uncertain_first(studio_server, 
     assert (code, err) == (0, "")
     assert f": 0 predictions sent as pre-annotations, {n_tasks} tasks had one of this version already" in out
     assert sum(len(ls.predictions.list(task=t.id)) for t in ls.tasks.list(project=project.id)) == n_tasks
+
+
+def test_one_article_each_side_says_what_the_model_and_the_report_lack(tmp_path, capsys):
+    gold = gold_file(tmp_path / "gold.jsonl", make_rows(articles=2, per_article=6, seed=1))
+    assert run(capsys, "split", gold, "-o", tmp_path / "splits", "--dev", "0", "--test", "0.5")[0] == 0
+    model = tmp_path / "one"
+    code, out, err = run(capsys, "train", tmp_path / "splits" / "train.jsonl", "-o", model, "--bootstrap", "20")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[1] == "claim: 6 examples, no cross-validation: C=0.1, class_weight=None"
+    assert lines[2].startswith("stance: 18 examples, no cross-validation: per-target, C=0.1, ")
+
+    code, out, err = run(capsys, "evaluate", model, tmp_path / "splits" / "test.jsonl", "-o", tmp_path / "report",
+                         "--bootstrap", "20")
+    assert (code, err) == (0, "")
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    questions = [q["question"] for q in report["questions"]] + ["stance"]
+    # One note line for all the questions that share it, not one per question.
+    assert (f"note: {', '.join(questions)}: 1 article: no bootstrap interval (resampling one article gives back "
+            "the same rows)") in out.splitlines()
+    assert all(q["f_avg_ci"] is None for q in report["questions"] if q["f_avg"] is not None)
