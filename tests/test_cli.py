@@ -11,15 +11,10 @@ import pytest
 
 from annotate import __version__
 from annotate.cli import build_parser, main
+from helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def subcommands() -> list[list[str]]:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotate.cli import main
 from annotate.errors import InputError
 from annotate.labels import Annotation, python_offsets, read_exports, utf16_offsets
 from annotate.scheme import load_scheme
+from helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -26,12 +26,6 @@ def read(*paths: Path) -> tuple[list[Annotation], list, object]:
     rejects: list = []
     records, counts = read_exports(paths, SCHEME, on_reject=rejects.append)
     return list(records), rejects, counts
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("export", [INVALID, DOWNLOADED])

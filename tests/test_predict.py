@@ -9,12 +9,12 @@ import jsonschema
 import pytest
 
 from annotate import server, studio
-from annotate.cli import main
 from annotate.files import write_jsonl
 from annotate.gold import adjudicate
 from annotate.labels import Annotation, Annotator
 from annotate.predict import UNCERTAINTY_SAMPLING, PredictedTask
 from annotate.scheme import load_scheme
+from helpers import run
 
 from test_baseline import make_rows
 
@@ -22,12 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 SCHEMAS = REPO / "schemas"
 SCHEME = load_scheme()
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def gold_file(path: Path, rows: list[dict]) -> Path:

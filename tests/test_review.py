@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from annotate import studio
-from annotate.cli import main
 from annotate.gold import read_gold
+from helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.integration

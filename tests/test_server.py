@@ -8,14 +8,8 @@ import subprocess
 import pytest
 
 from annotate import server
-from annotate.cli import main
 from annotate.errors import StudioError
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from helpers import run
 
 
 def test_a_secret_is_written_with_mode_0600_and_read_back(tmp_path):

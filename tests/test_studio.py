@@ -12,17 +12,12 @@ from annotate.cli import main
 from annotate.errors import InputError
 from annotate.labeling import labeling_config
 from annotate.scheme import load_scheme
+from helpers import run
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 FIRST_ARTICLE = SEEDS / "000_2e743664b03188b8.txt"
 SCHEME = load_scheme()
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- unit tests: no server -------------------------------------------------------------
