@@ -221,6 +221,13 @@ def cmd_split(args: argparse.Namespace) -> None:
           f"in one split, seed {args.seed}) to {out}")
 
 
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as terminal lines: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in rows]
+
+
 def _scores_table(report) -> str:
     """Question, rows, F_avg and macro F1 with intervals: the lines a person reads first."""
     def fmt(x, ci) -> str:
@@ -230,9 +237,7 @@ def _scores_table(report) -> str:
     rows = [("question", "rows", "F_avg (95% interval)", "macro F1 (95% interval)")]
     for q in [*report.questions, *([report.stance] if report.stance else [])]:
         rows.append((q.question, f"{q.rows:,}", fmt(q.f_avg, q.f_avg_ci), fmt(q.macro_f1, q.macro_f1_ci)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-                     for row in rows)
+    return "\n".join(_aligned(rows))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -343,9 +348,7 @@ def markdown_summary(report) -> str:
         interval = "-" if q.alpha_ci is None else f"{q.alpha_ci.low:.3f} to {q.alpha_ci.high:.3f}"
         rows.append((q.question, f"{q.units:,}", f"{q.units_multi:,}", fmt(q.observed_agreement), fmt(q.alpha),
                      interval, fmt(q.fleiss_kappa)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = _aligned(rows)
     spans = report.spans
     lines.append(f"spans: F1 exact {fmt(spans.exact_f1)}, overlapping {fmt(spans.overlap_f1)} "
                  f"over {spans.units_multi:,} sentences with 2+ annotators")
