@@ -16,12 +16,25 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from .scheme import Scheme
 
 _APOSTROPHES = "'\u2019\u2018\u02bc`\u00b4"
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _APOSTROPHE_CLASS = "[" + re.escape(_APOSTROPHES) + "]"
 _DASH_CLASS = "[" + re.escape(_DASHES) + "]"
+
+
+class MentionRecord(BaseModel):
+    """Where a target is named in the sentence: ``sentence[start:end] == text``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field(description="the target id")
+    start: int = Field(ge=0, description="offset in the sentence (Python code points)")
+    end: int = Field(ge=1, description="end offset in the sentence (exclusive)")
+    text: str = Field(min_length=1, description="the words that name the target: sentence[start:end]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +100,22 @@ class MentionFinder:
 
     def find(self, text: str) -> list[Mention]:
         """The mentions in ``text``, in text order, none overlapping another."""
+        if self._trie is None:
+            method = None
+        elif len(text.lower()) != len(text):
+            method = "folded"
+        else:
+            method = "heads" if self._heads is not None else "trie"
+        return self._find_with(text, method)
+
+    def _find_with(self, text: str, method: str | None) -> list[Mention]:
         found: list[tuple[int, int, str]] = []
-        if self._trie is not None:
-            low = text.lower()
-            if len(low) != len(text):
-                found.extend(self._find_folded(text))
-            elif self._heads is not None:
-                found.extend(self._find_heads(low))
-            else:
-                found.extend(self._find_trie(low))
+        if method == "heads":
+            found.extend(self._find_heads(text.lower()))
+        elif method == "trie":
+            found.extend(self._find_trie(text.lower()))
+        elif method == "folded":
+            found.extend(self._find_folded(text))
         for regex, target in self._patterns:
             found.extend((m.start(), m.end(), target) for m in regex.finditer(text) if m.end() > m.start())
         if len(found) > 1:

@@ -429,11 +429,17 @@ def data_scheme_id(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    from .errors import InputError
+
     for path in paths:
         try:
             handle = open(path, "rb")
-        except OSError:
-            continue
+        except FileNotFoundError:
+            raise InputError("no such file", path=path, fix="check the path") from None
+        except IsADirectoryError:
+            raise InputError("a folder, not a file", path=path, fix="give the file itself") from None
+        except OSError as exc:
+            raise InputError(f"cannot read it ({exc.strerror})", path=path) from None
         with handle:
             if kind == "export":
                 import ijson

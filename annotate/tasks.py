@@ -16,20 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .corpus import Article
 from .files import write_json_list
 from .labeling import config_fields, labeling_config, mentions_prediction, where_to_look
-from .mentions import MentionFinder, mentioned, sentence_mentions
+from .mentions import MentionFinder, MentionRecord, mentioned, sentence_mentions
 from .scheme import Scheme
 from .sentences import SPLITTER, sentence_spans
-
-
-class MentionRecord(BaseModel):
-    """Where a target is named in the sentence: ``sentence[start:end] == text``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    target: str = Field(description="the target id")
-    start: int = Field(ge=0, description="offset in the sentence (Python code points)")
-    end: int = Field(ge=1, description="end offset in the sentence (exclusive)")
-    text: str = Field(min_length=1, description="the words that name the target: sentence[start:end]")
 
 
 class TaskData(BaseModel):

@@ -13,6 +13,7 @@ from annotate.tasks import write_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
+SCHEME = load_scheme()
 
 
 def make_tasks(inputs, path: Path, **kwargs) -> list[dict]:
@@ -26,12 +27,12 @@ def test_seed_tasks_hold_every_field_and_exact_offsets(tmp_path):
     assert len(tasks) == 21
     fields = config_fields(labeling_config(load_scheme()))
     for task in tasks:
-        assert list(task) == ["data"]
         data = task["data"]
+        assert list(task) == (["data", "predictions"] if data["mentions"] else ["data"])
         assert fields <= data.keys()
         assert articles[data["article_id"]].text[data["start"]:data["end"]] == data["text"]
         assert data["sentence_id"] == f"{data['article_id']}:{data['start']}-{data['end']}"
-        assert data["scheme"] == "stance-claim/v1"
+        assert data["scheme"] == "libya-seeds/v1"
         assert data["splitter"] == "sentencex 1.0.32 (en)"
     assert len({t["data"]["sentence_id"] for t in tasks}) == len(tasks)
     # No task holds the trailing credit.
@@ -87,3 +88,60 @@ def test_file_is_a_json_list_with_one_task_per_line(tmp_path):
     assert lines[0] == "[" and lines[-1] == "]"
     assert all(line.startswith('{"data":') for line in lines[1:-1])
     assert len(lines) == 21 + 2
+
+
+def seed_task(tasks: list[dict], starts_with: str) -> dict:
+    return next(t for t in tasks if t["data"]["text"].startswith(starts_with))
+
+
+def test_every_task_carries_its_mentions_with_sentence_offsets(tmp_path):
+    tasks = make_tasks([SEEDS], tmp_path / "t.json")
+    for task in tasks:
+        data = task["data"]
+        for m in data["mentions"]:
+            assert data["text"][m["start"]:m["end"]] == m["text"]
+        assert data["targets_mentioned"] == [t for t in SCHEME.target_ids if t in {m["target"] for m in data["mentions"]}]
+        assert not set(data["targets_in_context"]) & set(data["targets_mentioned"])
+    sisi = seed_task(tasks, "Sisi's discussions with Putin")["data"]
+    assert [(m["target"], m["text"]) for m in sisi["mentions"]] == [
+        ("turkey_military", "Turkish"), ("turkey_military", "Erdogan"), ("turkey_military", "Turkey"),
+        ("gna", "UN-backed Libyan government")]
+    assert sisi["targets_mentioned"] == ["gna", "turkey_military"]
+    assert sisi["targets_in_context"] == []
+    possessive = seed_task(tasks, "He said that Haftar’s visit")["data"]
+    assert [m["text"] for m in possessive["mentions"] if m["target"] == "haftar_lna"] == ["Haftar"]
+    # the sentence before "Libya has been locked ..." names no target; its neighbour names two
+    before = seed_task(tasks, "The spokesman added that Sisi")["data"]
+    assert before["mentions"] == [] and before["targets_in_context"] == ["haftar_lna", "gna"]
+
+
+def test_mentions_are_pre_annotated_as_read_only_regions_and_questions_move_first(tmp_path):
+    tasks = make_tasks([SEEDS], tmp_path / "t.json")
+    task = seed_task(tasks, "Sisi's discussions with Putin")
+    [prediction] = task["predictions"]
+    assert prediction["model_version"] == "stance-mentions@libya-seeds/v1"
+    regions = [(r["from_name"], r["readonly"], r["value"]["labels"], r["value"]["text"]) for r in prediction["result"]]
+    assert regions[0] == ("mention", True, ["turkey_military"], "Turkish") and len(regions) == 4
+    where = task["data"]["where_to_look"]
+    assert ".stance-q-gna { order: -1; }" in where and ".stance-q-turkey_military { order: -1; }" in where
+    assert ".stance-q-haftar_lna" not in where
+    assert "The UN-backed Government of National Accord (GNA) (“UN-backed Libyan government”)" in where
+    quiet = seed_task(tasks, "Egypt is concerned")
+    assert "predictions" not in quiet and "order" not in quiet["data"]["where_to_look"]
+
+
+def test_counts_of_tasks_naming_each_target(tmp_path):
+    counts = write_tasks(iter_articles([SEEDS]), tmp_path / "t.json", SCHEME)
+    tasks = json.loads((tmp_path / "t.json").read_text())
+    for target in SCHEME.target_ids:
+        assert counts.mentioning[target] == sum(target in t["data"]["targets_mentioned"] for t in tasks)
+        assert counts.in_context[target] == sum(target in t["data"]["targets_in_context"] for t in tasks)
+    assert counts.with_mentions == sum(bool(t["data"]["mentions"]) for t in tasks) == 10
+    assert counts.mentioning == {"haftar_lna": 8, "gna": 3, "turkey_military": 6}
+
+
+def test_a_scheme_without_aliases_finds_no_mention(tmp_path):
+    old = load_scheme(REPO / "tests" / "fixtures" / "scheme-stance-claim-v1.json")
+    write_tasks(iter_articles([SEEDS]), tmp_path / "t.json", old)
+    tasks = json.loads((tmp_path / "t.json").read_text())
+    assert all(t["data"]["mentions"] == [] and t["data"]["scheme"] == "stance-claim/v1" for t in tasks)
