@@ -11,11 +11,13 @@ grow with the file:
 2. With ``--model``, the candidates are scored by the margin ``stance predict`` uses (the
    smallest top-two probability margin over the questions) and the least sure come first;
    without it, the key order (random) is the order.
-3. The batch is filled target by target, always for the target with the fewest chosen so far,
-   taking that target's next candidate whose article has not reached its cap (no article fills
-   the batch: at most ``ceil(n / articles)`` tasks from one article while others have
-   candidates left); then ``--unmentioned`` of the batch from the tasks that name no target (NONE
-   must still be learnt, and recall measured). Whatever one pool cannot fill, the other fills.
+3. The batch is filled target by target, always for the target with the fewest chosen so far
+   (a task naming two targets counts for both), taking that target's next candidate whose
+   article holds fewer than ``ceil(n / articles)`` of the batch (the spread), or, when the
+   target has none left within the spread, fewer than a tenth of the batch (no article fills
+   it); then ``--unmentioned`` of the batch from the tasks that name no target (NONE must still
+   be learnt, and recall measured). Whatever one pool cannot fill, the other fills; only a
+   batch that cannot be filled otherwise drops the caps, and says so.
 4. The chosen tasks are written, in the order of the file, as an import file for ``stance push``.
 """
 
@@ -36,6 +38,7 @@ from .files import write_json_list
 from .scheme import Scheme
 
 POOL_FACTOR = 4  # candidates kept per target: this many times the batch size
+MAX_ARTICLE_SHARE = 0.1  # no article holds more of a batch than this (or the spread, when larger)
 DEFAULT_UNMENTIONED = 0.2
 
 
@@ -54,6 +57,7 @@ class SampleCounts:
     chosen_articles: int = 0
     largest_article_share: float = 0.0
     cap: int = 0
+    max_per_article: int = 0
     cap_relaxed: bool = False
     scored_by: str | None = None
 
@@ -185,11 +189,17 @@ def _order(candidates: Mapping[str, dict], seed: int,
 
 def _choose(ranked: Mapping[str | None, list[str]], candidates: Mapping[str, dict], targets: Sequence[str], *,
             n: int, unmentioned: float, counts: SampleCounts) -> list[str]:
-    """Fill the batch: targets balanced (fewest chosen first), articles capped, then the unmentioned share."""
+    """Fill the batch: targets balanced (fewest chosen first), articles capped, then the unmentioned share.
+
+    Two caps per article: the spread (``ceil(n / articles)``), which a target's next task keeps
+    to while it can, and the most any article may hold (``max(spread, ceil(n * MAX_ARTICLE_SHARE))``),
+    which a target whose tasks crowd into few articles may go up to, so that rare targets are not
+    starved by the spread. Only when the batch cannot be filled otherwise are the caps dropped.
+    """
     article = {sid: task["data"]["article_id"] for sid, task in candidates.items()}
-    named_articles = {article[sid] for target in targets for sid in ranked[target]}
-    all_articles = named_articles | {article[sid] for sid in ranked[None]}
-    counts.cap = cap = max(1, math.ceil(n / max(1, len(all_articles))))
+    all_articles = {article[sid] for queue in ranked.values() for sid in queue}
+    counts.cap = spread = max(1, math.ceil(n / max(1, len(all_articles))))
+    counts.max_per_article = most = max(spread, math.ceil(n * MAX_ARTICLE_SHARE))
     mentioning_available = len({sid for target in targets for sid in ranked[target]})
     want_unmentioned = min(len(ranked[None]), round(n * unmentioned))
     want_mentioning = min(mentioning_available, n - want_unmentioned)
@@ -199,22 +209,16 @@ def _choose(ranked: Mapping[str | None, list[str]], candidates: Mapping[str, dic
     taken: set[str] = set()
     per_article: Counter = Counter()
     credit: Counter = Counter({t: 0 for t in targets})
-    cursor = {t: 0 for t in [*targets, None]}
 
-    def next_from(target: str | None, capped: bool) -> str | None:
-        queue = ranked[target]
-        i = cursor[target]
-        while i < len(queue):
-            sid = queue[i]
-            if sid in taken:
-                i += 1
-                continue
-            if capped and per_article[article[sid]] >= cap:
-                i += 1
-                continue
-            cursor[target] = i  # stays here: a capped pass may skip what an uncapped pass takes later
-            return sid
+    def next_from(target: str | None, cap: float) -> str | None:
+        for sid in ranked[target]:
+            if sid not in taken and per_article[article[sid]] < cap:
+                return sid
         return None
+
+    def best_of(target: str | None, cap: float) -> str | None:
+        """The target's next candidate within the spread, else within ``cap``."""
+        return next_from(target, min(spread, cap)) or next_from(target, cap)
 
     def take(sid: str) -> None:
         chosen.append(sid)
@@ -223,24 +227,22 @@ def _choose(ranked: Mapping[str | None, list[str]], candidates: Mapping[str, dic
         credit.update(candidates[sid]["data"].get("targets_mentioned") or [])
 
     got = {"mentioning": 0, "unmentioned": 0}
-    for capped in (True, False):
-        for t in cursor:
-            cursor[t] = 0
+    for cap in (most, math.inf):
         before = len(chosen)
         while got["mentioning"] < want_mentioning:
-            open_targets = [t for t in targets if next_from(t, capped) is not None]
+            options = {t: best_of(t, cap) for t in targets}
+            open_targets = [t for t in targets if options[t] is not None]
             if not open_targets:
                 break
-            target = min(open_targets, key=lambda t: (credit[t], targets.index(t)))
-            take(next_from(target, capped))
+            take(options[min(open_targets, key=lambda t: (credit[t], targets.index(t)))])
             got["mentioning"] += 1
         while got["unmentioned"] < want_unmentioned:
-            sid = next_from(None, capped)
+            sid = best_of(None, cap)
             if sid is None:
                 break
             take(sid)
             got["unmentioned"] += 1
-        if not capped:
+        if cap == math.inf:
             counts.cap_relaxed = len(chosen) > before
         if got["mentioning"] >= want_mentioning and got["unmentioned"] >= want_unmentioned:
             break

@@ -71,6 +71,8 @@ def test_patterns_are_case_sensitive_regular_expressions():
                                        {"id": "isis", "aliases": ["Islamic State"], "patterns": [r"\bIS\b"]}))
     assert found(finder, "the US said; let us see; WASHINGTON agreed") == [("usa", "US"), ("usa", "WASHINGTON")]
     assert found(finder, "IS fighters, the Islamic State; this is it") == [("isis", "IS"), ("isis", "Islamic State")]
+    # a leading \b is checked after a fast literal search: THIS and ISIS hold no mention of IS
+    assert found(finder, "THIS ISIS, IS_X, _IS; (IS)") == [("isis", "IS")]
 
 
 def test_text_whose_lower_case_changes_length_is_still_searched():

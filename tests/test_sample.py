@@ -70,7 +70,9 @@ def test_the_batch_balances_targets_spreads_articles_and_keeps_a_share_naming_no
     assert abs(named["acme"] - named["zorn"]) <= 2 or named["zorn"] == counts.mentioning["zorn"]
     assert sum(not d["targets_mentioned"] for d in batch) == counts.chosen_unmentioned == 10  # 20% of 50
     per_article = Counter(d["article_id"] for d in batch)
-    assert max(per_article.values()) <= counts.cap == 2  # ceil(50 / 40): article 0 (all Acme) cannot fill it
+    assert counts.cap == 2 and counts.max_per_article == 5  # ceil(50 / 40), and a tenth of the batch
+    assert max(per_article.values()) <= 5 and per_article["art000"] <= 2  # article 0 (all Acme) cannot fill it
+    assert sum(v > 2 for v in per_article.values()) <= 2  # beyond the spread only where a rare target is
     assert not counts.cap_relaxed
     assert counts.tasks == 400 and counts.articles == 40
     assert counts.mentioning == Counter(t for d in read(tasks) for t in d["targets_mentioned"])
