@@ -21,7 +21,7 @@ from .labeling import labeling_config
 from .labels import Annotation, RejectedAnnotation
 from .modelcard import ModelCard
 from .predict import PredictedTask
-from .scheme import Scheme
+from .scheme import DEFAULT_SCHEME_PATH, Scheme
 from .tasks import Task
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -63,7 +63,7 @@ def generated_files(scheme: Scheme) -> dict[str, str]:
         f"{name}.schema.json": json.dumps(json_schema(name), indent=2, ensure_ascii=False) + "\n"
         for name in RECORDS
     }
-    files["stance-claim.xml"] = labeling_config(scheme)
+    files[f"{DEFAULT_SCHEME_PATH.stem}.xml"] = labeling_config(scheme)
     return files
 
 

@@ -129,18 +129,26 @@ def where_to_look(scheme: Scheme, mentions: Sequence[Mapping], mentioned: Sequen
     return "".join(parts)
 
 
-def mention_regions(mentions: Sequence[Mapping]) -> list[dict]:
-    """The ``mention`` regions of a task's mentions: a pre-annotation, read-only, one per mention."""
+def mention_regions(mentions: Sequence[Mapping], text: str) -> list[dict]:
+    """The ``mention`` regions of a task's mentions: a pre-annotation, read-only, one per mention.
+
+    Label Studio counts offsets in UTF-16 code units (as the browser does), so a mention after
+    a character outside the BMP moves by one unit per such character.
+    """
+    wide = [i for i, c in enumerate(text) if ord(c) > 0xFFFF] if any(ord(c) > 0xFFFF for c in text) else []
+
+    def units(offset: int) -> int:
+        return offset + sum(1 for i in wide if i < offset)
     return [{
         "id": f"mention-{m['start']}-{m['end']}",
         "from_name": MENTION_CONTROL, "to_name": SENTENCE, "type": "labels", "readonly": True,
-        "value": {"start": m["start"], "end": m["end"], "text": m["text"], "labels": [m["target"]]},
+        "value": {"start": units(m["start"]), "end": units(m["end"]), "text": m["text"], "labels": [m["target"]]},
     } for m in mentions]
 
 
-def mentions_prediction(mentions: Sequence[Mapping], scheme: Scheme) -> dict:
-    """The pre-annotation that highlights a task's mentions (none when it has none)."""
-    return {"model_version": f"{MENTIONS_MODEL}@{scheme.id}", "score": 1.0, "result": mention_regions(mentions)}
+def mentions_prediction(mentions: Sequence[Mapping], text: str, scheme: Scheme) -> dict:
+    """The pre-annotation that highlights a task's mentions."""
+    return {"model_version": f"{MENTIONS_MODEL}@{scheme.id}", "score": 1.0, "result": mention_regions(mentions, text)}
 
 
 # --- the project's instructions page ------------------------------------------------------

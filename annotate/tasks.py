@@ -119,7 +119,7 @@ def article_tasks(
             }
         }
         if mentions:
-            task["predictions"] = [mentions_prediction(mentions, scheme)]
+            task["predictions"] = [mentions_prediction(mentions, task["data"]["text"], scheme)]
         yield task
 
 

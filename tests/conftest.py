@@ -18,6 +18,14 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def scheme_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test keeps the schemes it sees in a store of its own, never in the user's .stance/schemes."""
+    store = tmp_path_factory.mktemp("schemes")
+    monkeypatch.setenv("STANCE_SCHEMES", str(store))
+    return store
+
+
 @pytest.fixture(scope="session")
 def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Server]:
     """A real Label Studio on 127.0.0.1 in a fresh data dir, stopped at the end of the session.

@@ -122,7 +122,12 @@ MISTAKES = {
     "unknown scheme version": (
         {"s.json": '{"scheme": "stance-claim/v9", "name": "x"}'},
         ["tasks", str(SEEDS), "--scheme", "s.json", "-o", "o.json"],
-        "s.json: scheme: unknown scheme version 'stance-claim/v9'; known versions: stance-claim/v1"),
+        "s.json: scheme: unknown scheme version 'stance-claim/v9'; known formats: stance-scheme/v2, stance-claim/v1"),
+    "unknown scheme format": (
+        {"s.json": '{"format": "stance-scheme/v3", "id": "mine/v1"}'},
+        ["tasks", str(SEEDS), "--scheme", "s.json", "-o", "o.json"],
+        "s.json: format: unknown scheme format 'stance-scheme/v3'; known formats: stance-scheme/v2, stance-claim/v1; "
+        "a scheme states \"format\": \"stance-scheme/v2\" and its own \"id\", e.g. \"libya-actors/v1\""),
 }
 
 
@@ -137,12 +142,12 @@ def test_a_users_mistake_is_one_line_and_exit_1(files, argv, message, tmp_path, 
 
 def test_wrong_scheme_names_the_field_path(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    scheme = json.loads((REPO / "schemas" / "stance-claim.json").read_text())
+    scheme = json.loads((REPO / "schemas" / "libya-seeds.json").read_text())
     scheme["targets"][1]["id"] = "Bad Id"
     write(tmp_path / "s.json", json.dumps(scheme))
     expect_error(capsys, ["config", "--scheme", "s.json", "-o", "c.xml"],
                  "s.json: targets -> 1 -> id: String should match pattern '^[a-z][a-z0-9_]{0,39}$'; "
-                 "see schemas/stance-claim.json for a valid scheme")
+                 "see libya-seeds.json (in schemas/) for a valid scheme")
 
 
 def test_rejects_file_keeps_every_bad_record_and_counts_add_up(tmp_path, capsys, monkeypatch):
@@ -183,18 +188,48 @@ def test_articles_on_the_seeds(tmp_path, capsys):
     assert out == f"2 articles read: 2 accepted, 0 rejected\nwrote 2 articles to {tmp_path / 'a.jsonl'}\n"
 
 
-def test_tasks_on_the_seeds(tmp_path, capsys):
+def test_tasks_on_the_seeds(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STANCE_SCHEMES", str(tmp_path / "store"))
     code, out, err = run(capsys, "tasks", SEEDS, "-o", tmp_path / "t.json")
     assert (code, err) == (0, "")
     tasks = json.loads((tmp_path / "t.json").read_text())
-    assert out.splitlines()[1] == (f"wrote {len(tasks)} tasks (one per sentence, split by sentencex "
-                                   f"1.0.32) for scheme stance-claim/v1 to {tmp_path / 't.json'}")
+    assert out.splitlines()[1:] == [
+        f"wrote {len(tasks)} tasks (one per sentence, split by sentencex 1.0.32) for scheme libya-seeds/v1 (the "
+        f"seeds' scheme, libya-seeds.json: give --scheme FILE for your own) to {tmp_path / 't.json'}",
+        "mentions of the targets:",
+        "  target           tasks naming it  in context only",
+        "  haftar_lna             8 (38.1%)        7 (33.3%)",
+        "  gna                    3 (14.3%)        3 (14.3%)",
+        "  turkey_military        6 (28.6%)        6 (28.6%)",
+        "  any target            10 (47.6%)                 ",
+    ]
+
+
+def test_the_data_commands_find_the_scheme_from_the_data_and_refuse_another_id(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STANCE_SCHEMES", str(tmp_path / "store"))
+    mine = json.loads((REPO / "schemas" / "libya-seeds.json").read_text())
+    mine["id"] = "my-actors/v1"
+    write(tmp_path / "mine.json", json.dumps(mine))
+    assert run(capsys, "tasks", SEEDS, "--scheme", tmp_path / "mine.json", "-o", tmp_path / "t.json")[0] == 0
+    assert (tmp_path / "store" / "my-actors@v1.json").is_file()
+    # sample (and push, read, agree, ...) find it from the tasks' id, without --scheme
+    code, out, err = run(capsys, "sample", tmp_path / "t.json", "-n", "5", "-o", tmp_path / "b.json")
+    assert (code, err) == (0, "")
+    expect_error(capsys, ["sample", str(tmp_path / "t.json"), "-n", "5", "--scheme", str(REPO / "schemas" / "libya-seeds.json"),
+                          "-o", str(tmp_path / "c.json")],
+                 f"{tmp_path / 't.json'}: the data is for scheme 'my-actors/v1', the --scheme file is 'libya-seeds/v1'; "
+                 "give the scheme file of 'my-actors/v1', or leave --scheme out")
+    monkeypatch.setenv("STANCE_SCHEMES", str(tmp_path / "elsewhere"))
+    expect_error(capsys, ["sample", str(tmp_path / "t.json"), "-n", "5", "-o", str(tmp_path / "c.json")],
+                 f"{tmp_path / 't.json'}: scheme 'my-actors/v1' is not known here; give its file with --scheme FILE "
+                 f"(stance keeps the schemes it has seen in {tmp_path / 'elsewhere'}; `stance pull` and a model folder "
+                 "bring theirs)")
 
 
 def test_config_writes_the_committed_xml(tmp_path, capsys):
     code, out, _ = run(capsys, "config", "-o", tmp_path / "c.xml")
     assert code == 0
-    assert (tmp_path / "c.xml").read_text() == (REPO / "schemas" / "stance-claim.xml").read_text()
+    assert (tmp_path / "c.xml").read_text() == (REPO / "schemas" / "libya-seeds.xml").read_text()
     assert "3 targets: haftar_lna, gna, turkey_military" in out
 
 
@@ -208,10 +243,11 @@ def test_read_then_agree_on_the_seeds_example_export(tmp_path, capsys):
                          "--markdown", tmp_path / "g.md", "--bootstrap", "100")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["question", "units", "2+", "labels", "observed", "alpha", "95%", "interval", "Fleiss"]
+    assert lines[0].split() == ["question", "alpha", "95%", "interval", "units", "2+", "labels", "articles",
+                                "observed", "Fleiss"]
     assert [line.split()[0] for line in lines[1:6]] == [
-        "claim", "stance_haftar_lna", "stance_gna", "stance_turkey_military", "overall"]
-    assert lines[-1] == f"wrote {tmp_path / 'g.json'} and {tmp_path / 'g.md'}"
+        "claim", "stance_haftar_lna", "stance_gna", "stance_turkey_military", "pooled"]
+    assert lines[-1] == f"wrote {tmp_path / 'g.json'}, {tmp_path / 'g.md'}, {tmp_path / 'g.png'}"
     report = json.loads((tmp_path / "g.json").read_text())
     assert (report["annotations"], report["sentences"], len(report["annotators"])) == (42, 21, 2)
     assert (tmp_path / "g.md").read_text().startswith("#")

@@ -37,7 +37,7 @@ def test_outputs_validate_against_their_schemas(tmp_path, capsys):
     for line in (tmp_path / "a.jsonl").read_text().splitlines():
         articles.validate(json.loads(line))
     validator("tasks").validate(json.loads((tmp_path / "t.json").read_text()))
-    validator("scheme").validate(json.loads((SCHEMAS / "stance-claim.json").read_text()))
+    validator("scheme").validate(json.loads((SCHEMAS / "libya-seeds.json").read_text()))
     export = REPO / "tests" / "fixtures" / "export-ls-1.23.2-invalid.json"
     assert main(["read", str(export), "-o", str(tmp_path / "n.jsonl"), "--rejects", str(tmp_path / "r.jsonl")]) == 0
     for name, path in (("annotation", "n.jsonl"), ("annotation-reject", "r.jsonl")):
@@ -61,7 +61,7 @@ def test_schemas_reject_what_the_code_rejects():
     tasks = validator("tasks")
     good = {"data": {"text": "x", "article_id": "a", "sentence_id": "a:0-1", "start": 0, "end": 1,
                      "date": "", "title": "", "context_before": "", "context_after": "",
-                     "scheme": "stance-claim/v1", "splitter": "sentencex 1.0.32 (en)"}}
+                     "scheme": "libya-seeds/v1", "splitter": "sentencex 1.0.32 (en)"}}
     tasks.validate([good])
     bad = {"data": {**good["data"], "start": -1}}
     assert not tasks.is_valid([bad])

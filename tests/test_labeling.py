@@ -87,3 +87,13 @@ def test_the_project_config_keeps_the_scheme_in_a_comment():
     assert config_difference(labeling_config(scheme), config) is None
     assert scheme_from_config(labeling_config(scheme)) is None
     assert json.loads(comment.split(" ", 2)[2])["id"] == "libya-seeds/v1"
+
+
+def test_mention_regions_count_offsets_as_label_studio_does():
+    from annotate.labeling import mention_regions
+
+    text = "Libya 😀 and Haftar"
+    [region] = mention_regions([{"target": "haftar_lna", "start": 12, "end": 18, "text": "Haftar"}], text)
+    assert text[12:18] == "Haftar"
+    assert (region["value"]["start"], region["value"]["end"]) == (13, 19)  # the emoji is two UTF-16 units
+    assert region["readonly"] is True and region["from_name"] == "mention"

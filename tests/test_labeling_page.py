@@ -100,3 +100,62 @@ def test_the_labeling_page_shows_sentence_context_questions_and_span_labels(stud
                for radio in browser.find_elements(By.CSS_SELECTOR, "input[type=radio]")]
     assert sorted(c for c in choices if c) == sorted(
         ["CLAIM", "NO_CLAIM"] + ["FAVOR", "AGAINST", "NONE"] * len(SCHEME.targets)), choices
+
+
+def log_in(browser, studio_server) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{studio_server.url}/user/login/")
+    browser.find_element(By.NAME, "email").send_keys(server.ADMIN_EMAIL)
+    password = server.read_secret(Path(studio_server.data_dir) / server.PASSWORD_FILE)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 60).until(lambda driver: "/user/login" not in driver.current_url)
+
+
+@pytest.mark.integration
+def test_mentions_are_highlighted_their_questions_come_first_and_the_instructions_show(studio_server, browser,
+                                                                                       tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tasks = tmp_path / "tasks.json"
+    assert main(["tasks", str(REPO / "seeds"), "-o", str(tasks)]) == 0
+    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
+    project_id = studio.push(tasks, "mentions on the page", SCHEME, conn=conn).project_id
+    ids = studio.task_ids(studio.client(conn), conn, project_id)
+    # a sentence naming two of the three targets, but not the first one of the scheme
+    shown = next(json.loads(line.rstrip(","))["data"] for line in tasks.read_text().splitlines()[1:-1]
+                 if json.loads(line.rstrip(","))["data"]["targets_mentioned"] == ["gna", "turkey_military"])
+
+    wait = WebDriverWait(browser, 60)
+    log_in(browser, studio_server)
+    browser.get(f"{studio_server.url}/projects/{project_id}/data?task={ids[shown['sentence_id']]}")
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "Named in this sentence"))
+    wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".htx-highlight"))
+    browser.save_screenshot(str(artifacts() / "labeling-page-mentions.png"))
+    # every mention is highlighted in the sentence, each region labelled with its target
+    highlighted = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.htx-highlight')).map(e => e.textContent)")
+    assert sorted(highlighted) == sorted(m["text"] for m in shown["mentions"])
+    regions = browser.find_element(By.TAG_NAME, "body").text
+    assert all(m["target"] in regions for m in shown["mentions"])
+    # the questions of the targets it names come first, in the scheme's order among themselves
+    tops = browser.execute_script(
+        "return Object.fromEntries(Array.from(document.querySelectorAll('[class*=stance-q-]')).map("
+        "e => [e.className.match(/stance-q-(\\w+)/)[1], e.getBoundingClientRect().top]))")
+    assert sorted(tops, key=tops.get) == ["gna", "turkey_military", "haftar_lna"]
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "Named in this sentence (its questions come first): gna The UN-backed Government of National Accord" in page
+
+    # the instructions page, generated from the scheme, opens before labeling
+    browser.get(f"{studio_server.url}/projects/{project_id}/data?labeling=1")
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "Labeling Instructions"))
+    browser.save_screenshot(str(artifacts() / "labeling-instructions.png"))
+    page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+    expected = [SCHEME.name, SCHEME.id, *(t.description for t in SCHEME.targets), *(t.name for t in SCHEME.targets),
+                *(f"“{a}”" for t in SCHEME.targets for a in t.aliases),
+                *(f"{label.value}: {label.definition}" for label in [*SCHEME.stance_labels, *SCHEME.claim_labels])]
+    assert [text for text in expected if " ".join(text.split()) not in page] == []
