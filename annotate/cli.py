@@ -7,16 +7,21 @@ did. A user's mistake ends in one line on stderr and a non-zero exit, never a tr
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from collections.abc import Sequence
 
 from . import __version__, server, studio
 from .corpus import CsvColumns, Rejected, iter_articles
-from .errors import AnnotateError
-from .files import Progress, atomic_write, sha256_file, write_jsonl
+from .errors import AnnotateError, Terminated
+from .files import RUN, Progress, atomic_write, check_distinct, sha256_file, write_jsonl
 from .labeling import labeling_config
-from .scheme import DEFAULT_SCHEME_PATH, load_scheme
+from .scheme import DEFAULT_SCHEME_PATH, Scheme, data_scheme_id, load_scheme, remember, resolve
 from .sentences import SPLITTER
 from .tasks import write_tasks
 
@@ -38,14 +43,70 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_scheme(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scheme", metavar="FILE",
-        help=f"label scheme file (default: the seeds' scheme, {DEFAULT_SCHEME_PATH.name})",
-    )
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _add_scheme(parser: argparse.ArgumentParser, *, found: str | None = None) -> None:
+    """``--scheme FILE``: the scheme to make data with, or (``found``) where it is found without one."""
+    help = (f"label scheme file (default: the seeds' scheme, {DEFAULT_SCHEME_PATH.name})" if found is None else
+            f"label scheme file; without it, the scheme is {found}; given, its id must be the data's")
+    parser.add_argument("--scheme", metavar="FILE", help=help)
+
+
+_FOUND_BY_ID = "the one the data's scheme id names (kept in .stance/schemes by `stance tasks`, `pull` and `train`)"
+
+
+def _new_scheme(args: argparse.Namespace) -> Scheme:
+    """The scheme to make data with: --scheme, else the seeds' (which `_scheme_named` then says)."""
+    scheme = load_scheme(args.scheme)
+    remember(scheme)
+    return scheme
+
+
+def _scheme_named(args: argparse.Namespace, scheme: Scheme) -> str:
+    """The scheme's id as the output names it; the seeds' is said to be theirs, never taken silently."""
+    if args.scheme is None:
+        return f"{scheme.id} (the seeds' scheme, {DEFAULT_SCHEME_PATH.name}: give --scheme FILE for your own)"
+    return scheme.id
+
+
+def _model_scheme(args: argparse.Namespace) -> Scheme:
+    """The scheme a model folder keeps; an explicit --scheme must be of its id."""
+    from .errors import SchemeError
+    from .modelcard import model_scheme
+
+    scheme = model_scheme(args.model)
+    if getattr(args, "scheme", None) is not None:
+        explicit = load_scheme(args.scheme)
+        if explicit.id != scheme.id:
+            raise SchemeError(f"the model is of scheme {scheme.id!r}, the --scheme file is {explicit.id!r}",
+                              path=args.model, fix="leave --scheme out: the model folder keeps its scheme")
+    remember(scheme)
+    return scheme
+
+
+def _data_scheme(args: argparse.Namespace, paths, kind: str) -> Scheme:
+    """The scheme of the data in ``paths``: found from the id its records carry, or --scheme of that id."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if args.scheme is None and not all(os.path.isfile(p) for p in paths if os.path.exists(p)):
+        from .errors import SchemeError
+
+        pipe = next(p for p in paths if os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p))
+        raise SchemeError("the scheme is found from the file's first record, and a pipe cannot be read twice",
+                          path=pipe, fix="give the scheme with --scheme FILE")
+    return resolve(args.scheme, data_scheme_id(paths, kind=kind), data=paths[0])
 
 
 def _read_articles(args: argparse.Namespace, rejects: list[Rejected]):
+    check_distinct({"-o": args.output, "--rejects": args.rejects}, inputs=args.inputs)
     columns = CsvColumns(text=args.text_column, id=args.id_column,
                          date=args.date_column, title=args.title_column)
     on_reject = rejects.append if args.rejects else None
@@ -73,16 +134,80 @@ def cmd_articles(args: argparse.Namespace) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
-    scheme = load_scheme(args.scheme)
+    scheme = _new_scheme(args)
     rejects: list[Rejected] = []
     with Progress("tasks") as progress:
         counts = write_tasks(
             _read_articles(args, rejects), args.output, scheme,
-            context=args.context, language=args.language, on_task=progress.advance,
+            context=args.context, language=args.language, jobs=args.jobs, on_task=progress.advance,
         )
     print(_report_rejects(args, rejects, counts.articles, "articles"))
     print(f"wrote {counts.sentences:,} tasks (one per sentence, split by {SPLITTER}) "
-          f"for scheme {scheme.scheme} to {args.output}")
+          f"for scheme {_scheme_named(args, scheme)} to {args.output}")
+    for line in mention_lines(scheme, counts):
+        print(line)
+
+
+def mention_lines(scheme: Scheme, counts) -> list[str]:
+    """Per target: the tasks that name it, and those that name it only in their context."""
+    total = counts.sentences
+    if not any(target.aliases or target.patterns for target in scheme.targets):
+        return ["mentions: no target of the scheme has aliases or patterns, so no task marks where one is named"]
+    def share(n: int) -> str:
+        return f"{n:,} ({n / total:.1%})" if total else f"{n:,}"
+    rows = [("target", "tasks naming it", "in context only")]
+    rows += [(t, share(counts.mentioning.get(t, 0)), share(counts.in_context.get(t, 0))) for t in scheme.target_ids]
+    rows.append(("any target", share(counts.with_mentions), ""))
+    return ["mentions of the targets:", *("  " + line for line in _aligned(rows))]
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from .sample import sample_tasks
+
+    scheme = _data_scheme(args, args.tasks, "tasks")
+    exclude: set[str] = set()
+    if args.project:
+        exclude = studio.sentence_ids(args.project, conn=studio.connection(args.data_dir), timeout=args.timeout)
+    score = scored_by = None
+    if args.model:
+        from .modelcard import load_model, read_card
+        from .predict import predictions_for
+
+        model = load_model(args.model)
+        if _model_scheme(args).id != scheme.id:
+            raise AnnotateError(f"the model is of scheme {model.scheme!r}, the tasks of {scheme.id!r}",
+                                path=args.model, fix="give a model trained on gold of the tasks' scheme")
+        scored_by = read_card(args.model).name
+
+        def score(tasks: list[dict]) -> list[float]:
+            by_id = {t["data"]["sentence_id"]: t["predictions"][0]["score"]
+                     for t in predictions_for(model, tasks)}
+            return [by_id[t["data"]["sentence_id"]] for t in tasks]
+    with Progress("tasks") as progress:
+        counts = sample_tasks(args.tasks, args.output, scheme, n=args.n, seed=args.seed, unmentioned=args.unmentioned,
+                              exclude=exclude, score=score, scored_by=scored_by, on_task=progress.advance)
+    for line in sample_lines(scheme, counts, project=args.project):
+        print(line)
+    print(f"wrote {counts.chosen:,} tasks to {args.output} (seed {args.seed}); push them with "
+          f"`stance push {args.output} --project NAME`")
+
+
+def sample_lines(scheme: Scheme, counts, *, project: str | None) -> list[str]:
+    """What `stance sample` read and chose: per target, the corpus's tasks naming it and the batch's."""
+    there = f", {counts.in_project:,} already in project {project!r} (left out)" if project else ""
+    lines = [f"read {counts.tasks:,} tasks of {counts.articles:,} articles{there}"]
+    rows = [("target", "tasks naming it", "chosen")]
+    rows += [(t, f"{counts.mentioning[t]:,}", f"{counts.chosen_mentioning[t]:,}") for t in scheme.target_ids]
+    rows.append(("no target", f"{counts.unmentioned:,}", f"{counts.chosen_unmentioned:,}"))
+    lines += _aligned(rows)
+    how = (f"least sure first by model {counts.scored_by!r} (the margin of `stance predict`)" if counts.scored_by
+           else "in a random order of the seed")
+    cap = (f"at most {counts.cap:,} per article" if counts.cap == counts.max_per_article else
+           f"{counts.cap:,} per article while a target had enough, at most {counts.max_per_article:,}")
+    cap += ", relaxed to fill the batch" if counts.cap_relaxed else ""
+    lines.append(f"chose {counts.chosen:,} tasks ({how}) from {counts.chosen_articles:,} articles, {cap}; "
+                 f"the largest article holds {counts.largest_article_share:.0%} of the batch")
+    return lines
 
 
 def cmd_config(args: argparse.Namespace) -> None:
@@ -104,13 +229,15 @@ def cmd_schemas(args: argparse.Namespace) -> None:
 def cmd_read(args: argparse.Namespace) -> None:
     from .labels import read_exports
 
-    scheme = load_scheme(args.scheme)
+    scheme = _data_scheme(args, args.exports, "export")
     rejects_path = args.rejects or str(Path(args.output).with_suffix("")) + ".rejects.jsonl"
+    check_distinct({"-o": args.output, "--rejects": rejects_path}, inputs=args.exports)
     with atomic_write(rejects_path) as rejects, Progress("tasks") as progress:
         accepted, counts = read_exports(args.exports, scheme, on_task=progress.advance,
                                         on_reject=lambda r: rejects.write(r.model_dump_json() + "\n"))
         write_jsonl(accepted, args.output)
-    print(f"read {counts.tasks:,} tasks ({counts.tasks_unlabelled:,} without annotations) from "
+    whole = f", {counts.tasks_rejected:,} rejected whole: not tasks" if counts.tasks_rejected else ""
+    print(f"read {counts.tasks:,} tasks ({counts.tasks_unlabelled:,} without annotations{whole}) from "
           f"{counts.files} export{'s' if counts.files != 1 else ''}: {counts.annotations:,} annotations: "
           f"{counts.accepted:,} accepted, {counts.rejected:,} rejected, {counts.skipped:,} skipped by the annotator, "
           f"{counts.superseded:,} superseded by a newer one")
@@ -118,29 +245,41 @@ def cmd_read(args: argparse.Namespace) -> None:
         print("rejected: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.reasons.most_common()))
     print(f"{counts.drafts:,} drafts and {counts.predictions:,} predictions counted, not taken as labels")
     print(f"wrote {counts.accepted:,} annotations to {args.output} and "
-          f"{counts.rejected + counts.skipped + counts.superseded:,} others, each with its reason, to {rejects_path}")
+          f"{counts.rejected + counts.skipped + counts.superseded + counts.tasks_rejected:,} others, each with its "
+          f"reason, to {rejects_path}")
 
 
 def cmd_agree(args: argparse.Namespace) -> None:
-    from .agreement import agreement_report, report_markdown
+    from .agreement import agreement_report, plot_agreement, read_rejects, report_json, report_markdown
+    from .gold import read_gold
     from .labels import read_annotations
 
-    scheme = load_scheme(args.scheme)
+    check_distinct({"-o": args.output, "--markdown": args.markdown,
+                    "--markdown's image": args.markdown and Path(args.markdown).with_suffix(".png")},
+                   inputs=[args.annotations, args.gold, args.rejects])
+    scheme = _data_scheme(args, args.annotations, "jsonl")
     try:
-        report = agreement_report(read_annotations(args.annotations), scheme, n_boot=args.bootstrap,
-                                  random_state=args.seed)
+        report = agreement_report(
+            read_annotations(args.annotations), scheme, n_boot=args.bootstrap, random_state=args.seed,
+            gold=None if args.gold is None else read_gold(args.gold),
+            skips=None if args.rejects is None else read_rejects(args.rejects),
+            dawid_skene=args.dawid_skene, gold_source=args.gold, rejects_source=args.rejects)
     except AnnotateError as exc:
         if exc.path is None:
             exc.path = args.annotations
         raise
     with atomic_write(args.output) as out:
-        out.write(report.model_dump_json(indent=2) + "\n")
-    markdown = report_markdown(report)
+        out.write(report_json(report))
+    written = [args.output]
     if args.markdown:
+        image = Path(args.markdown).with_suffix(".png")
+        with atomic_write(image, binary=True) as out:
+            out.write(plot_agreement(report))
         with atomic_write(args.markdown) as out:
-            out.write(markdown)
+            out.write(report_markdown(report, image=image.name))
+        written += [args.markdown, str(image)]
     print(markdown_summary(report))
-    print(f"wrote {args.output}" + (f" and {args.markdown}" if args.markdown else ""))
+    print("wrote " + ", ".join(str(w) for w in written))
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> None:
@@ -151,7 +290,11 @@ def cmd_adjudicate(args: argparse.Namespace) -> None:
         raise AnnotateError("nothing to do", fix="give -o GOLD.jsonl, or --push --project NAME")
     if args.push and not args.project:
         raise AnnotateError("--push needs --project NAME", fix="name the review project, e.g. --project 'seeds: review'")
-    scheme = load_scheme(args.scheme)
+    if args.output:
+        check_distinct({"-o": args.output,
+                        "--conflicts": args.conflicts or str(Path(args.output).with_suffix("")) + ".conflicts.jsonl"},
+                       inputs=[args.annotations, *(args.resolutions or [])])
+    scheme = _data_scheme(args, args.annotations, "jsonl")
     annotations = list(read_annotations(args.annotations))
     try:
         gold, conflicts, counts = adjudicate(annotations, scheme, method=args.method,
@@ -229,23 +372,31 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _scores_table(report) -> str:
-    """Question, rows, F_avg and macro F1 with intervals: the lines a person reads first."""
+    """Question, rows, F_avg and macro F1 with intervals, each beside the majority-class figure, and a
+    warning line for a question where the model predicts one label for 95% or more of the rows."""
     def fmt(x, ci) -> str:
         if x is None:
             return "-"
-        return f"{x:.3f}" + ("" if ci is None else f" ({ci.low:.3f}-{ci.high:.3f})")
-    rows = [("question", "rows", "F_avg (95% interval)", "macro F1 (95% interval)")]
-    for q in [*report.questions, *([report.stance] if report.stance else [])]:
-        rows.append((q.question, f"{q.rows:,}", fmt(q.f_avg, q.f_avg_ci), fmt(q.macro_f1, q.macro_f1_ci)))
-    return "\n".join(_aligned(rows))
+        return f"{x:.3f}" + ("" if ci is None or ci.status != "interval" else f" ({ci.low:.3f}-{ci.high:.3f})")
+    level = f"{report.bootstrap.level:.0%}"
+    rows = [("question", "rows", f"F_avg ({level} interval)", "majority", f"macro F1 ({level} interval)", "majority")]
+    qs = [*report.questions, *([report.stance] if report.stance else [])]
+    for q in qs:
+        rows.append((q.question, f"{q.rows:,}", fmt(q.f_avg, q.f_avg_ci), fmt(q.majority.f_avg, None),
+                     fmt(q.macro_f1, q.macro_f1_ci), fmt(q.majority.macro_f1, None)))
+    lines = _aligned(rows)
+    lines.append("majority: the same score for a model that predicts each question's most frequent training label")
+    lines += [f"warning: {q.question}: {w}" for q in qs for w in q.warnings]
+    return "\n".join(lines)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     from .baseline import train
     from .evaluate import evaluate
+    from .gold import labelled_by
     from .modelcard import save_model
 
-    scheme = load_scheme(args.scheme)
+    scheme = _data_scheme(args, args.train, "jsonl")
     rows = _gold_rows(args.train)
     try:
         model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs)
@@ -257,8 +408,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         if exc.path is None:
             exc.path = args.train
         raise
-    card = save_model(model, args.output, source=args.train, source_sha256=sha256_file(args.train), held_out=held_out,
-                      n_boot=args.bootstrap)
+    card = save_model(model, args.output, scheme=scheme, source=args.train, source_sha256=sha256_file(args.train), held_out=held_out,
+                      n_boot=args.bootstrap, annotators=labelled_by(rows))
     print(f"trained on {card.data.rows:,} rows from {card.data.articles:,} article{'s' * (card.data.articles != 1)} "
           f"for scheme {card.scheme}")
     for what, selection in card.selection.items():
@@ -270,6 +421,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                   f"({selection.metric} {score})")
         else:
             print(f"{what}: {selection.examples:,} examples, no cross-validation: {config}")
+    print("features: " + "; ".join(f"{what} {'+'.join(s.chosen.features)}" for what, s in card.selection.items()))
     for source, metrics in card.metrics.items():
         if metrics:
             print(f"{source}: " + ", ".join(
@@ -282,17 +434,22 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate, write_report
+    from .gold import labelled_by
     from .modelcard import load_model, read_card
 
     model = load_model(args.model)
+    _model_scheme(args)
     name = read_card(args.model).name
+    rows = _gold_rows(args.data)
     try:
-        report = evaluate(model, _gold_rows(args.data), name=name, data=args.data, data_sha256=sha256_file(args.data),
+        report = evaluate(model, rows, name=name, data=args.data, data_sha256=sha256_file(args.data),
                           n_boot=args.bootstrap, random_state=args.seed)
     except AnnotateError as exc:
         if exc.path is None:
             exc.path = args.data
         raise
+    if labelled := labelled_by(rows):
+        report = report.model_copy(update={"notes": [*report.notes, f"gold labels by {', '.join(labelled)}"]})
     written = write_report(report, args.output)
     print(f"{name} on {report.rows:,} rows of {args.data}:")
     print(_scores_table(report))
@@ -308,47 +465,67 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from .files import write_json_list
-    from .modelcard import load_model, read_card
-    from .predict import check_predictions, predictions_for, push_predictions
+    from .modelcard import load_model, model_version, read_card
+    from .predict import push_predictions, read_predictions, write_predictions
 
     if args.push and not args.project:
         raise AnnotateError("--push needs --project NAME", fix="name the project the tasks were pushed to")
+    if args.replace and not args.push:
+        raise AnnotateError("--replace works with --push", fix="add --push --project NAME")
     model = load_model(args.model)
     card = read_card(args.model)
-    scheme = load_scheme(args.scheme)
-    if scheme.scheme != model.scheme:
-        raise AnnotateError(f"the model predicts scheme {model.scheme!r}, the --scheme is {scheme.scheme!r}",
-                            path=args.model, fix="give the --scheme the model was trained with")
-    version = f"{card.name}@{card.model_sha256[:12]}"
-    tasks = list(studio.read_tasks(args.tasks, scheme))
-    predicted = predictions_for(model, tasks, model_version=version)
-    check_predictions(predicted, scheme)
-    write_json_list(predicted, args.output)
-    scores = [t["predictions"][0]["score"] for t in predicted]
-    spread = f" (scores {scores[0]:.3f} to {scores[-1]:.3f}; lower is less sure)" if scores else ""
-    print(f"predicted {len(predicted):,} tasks with model version {version!r}, most uncertain first{spread}")
+    scheme = _model_scheme(args)
+    version = card.version or model_version(card)
+    with Progress("tasks predicted") as progress:
+        written = write_predictions(model, studio.read_tasks(args.tasks, scheme), args.output, scheme,
+                                    model_version=version, on_batch=progress.advance)
+    spread = (f" (scores {written.lowest:.3f} to {written.highest:.3f}; lower is less sure)" if written.tasks else "")
+    print(f"predicted {written.tasks:,} tasks with model version {version!r}, most uncertain first{spread}")
     print(f"wrote {args.output}")
     if args.push:
         with Progress("predictions sent") as progress:
-            counts = push_predictions(predicted, args.project, scheme, conn=studio.connection(args.data_dir),
-                                      model_version=version, timeout=args.timeout, on_batch=progress.advance)
+            counts = push_predictions(read_predictions(args.output), args.project, scheme,
+                                      conn=studio.connection(args.data_dir), model_version=version,
+                                      replace=args.replace, timeout=args.timeout, on_batch=progress.advance)
         missing = f", {counts.not_in_project:,} not in the project (push them first)" if counts.not_in_project else ""
-        print(f"project {args.project!r} ({counts.project_url}): {counts.created:,} predictions sent as "
+        print(f"project {args.project!r} ({counts.project_url}): {counts.sent:,} predictions sent as "
               f"pre-annotations, {counts.already:,} tasks had one of this version already{missing}")
+        if args.replace:
+            removed = sum(counts.replaced.values())
+            print(f"removed {removed:,} predictions of older versions of {card.name!r}"
+                  + (f" ({', '.join(counts.replaced)})" if counts.replaced else "") + "; other models' stay")
         print("the project now gives annotators the most uncertain task first (uncertainty sampling)")
 
 
 def markdown_summary(report) -> str:
-    """The agreement table a person reads first: one row per question."""
-    def fmt(x: float | None) -> str:
-        return "-" if x is None else f"{x:.3f}"
-    rows = [("question", "units", "2+ labels", "observed", "alpha", "95% interval", "Fleiss")]
-    for q in [*report.questions, report.overall]:
-        interval = "-" if q.alpha_ci is None else f"{q.alpha_ci.low:.3f} to {q.alpha_ci.high:.3f}"
-        rows.append((q.question, f"{q.units:,}", f"{q.units_multi:,}", fmt(q.observed_agreement), fmt(q.alpha),
-                     interval, fmt(q.fleiss_kappa)))
+    """The agreement tables a person reads first: alpha per question (pooled last), then per annotator."""
+    def fmt(x: float | None, digits: int = 3) -> str:
+        return "-" if x is None else f"{x:.{digits}f}"
+    level = f"{report.bootstrap.level:.0%}"
+    rows = [("question", "alpha", f"{level} interval", "units", "2+ labels", "articles", "observed", "Fleiss")]
+    for q in report.questions:
+        rows.append((q.question, fmt(q.alpha), q.alpha_ci.describe(), f"{q.units:,}", f"{q.units_multi:,}",
+                     f"{q.articles:,}", fmt(q.observed_agreement), fmt(q.fleiss_kappa)))
+    p = report.pooled
+    rows.append(("pooled", fmt(p.alpha), p.alpha_ci.describe(), f"{p.units:,}", f"{p.units_multi:,}",
+                 f"{p.articles:,}", fmt(p.observed_agreement), "-"))
     lines = _aligned(rows)
+    lines.append("pooled: the per-question alphas' weighted mean (chance within each question), always between "
+                 "the lowest and the highest")
+    cis = [(q.question, q.alpha_ci) for q in report.questions] + [("pooled", p.alpha_ci)]
+    reasons: dict[str, list[str]] = {}
+    for name, ci in cis:
+        if ci.status != "interval" and ci.note:
+            reasons.setdefault(ci.note, []).append(name)
+    lines += [f"no interval ({', '.join(names)}): {note}" for note, names in reasons.items()]
+    gold = report.gold is not None
+    people = [("annotator", "labels", "skips", "median s", "with majority", *(("with gold",) if gold else ()))]
+    for a in report.per_annotator:
+        people.append((report.emails.get(a.annotator) or f"annotator {a.annotator}", f"{a.labels:,}",
+                       "-" if a.skips is None else f"{a.skips:,}", fmt(a.median_lead_time, 1),
+                       f"{fmt(a.majority_agreement)} ({a.majority_units:,})",
+                       *((f"{fmt(a.gold_agreement)} ({a.gold_units:,})",) if gold else ())))
+    lines += _aligned(people)
     spans = report.spans
     lines.append(f"spans: F1 exact {fmt(spans.exact_f1)}, overlapping {fmt(spans.overlap_f1)} "
                  f"over {spans.units_multi:,} sentences with 2+ annotators")
@@ -377,16 +554,20 @@ def cmd_studio_status(args: argparse.Namespace) -> None:
 def cmd_studio_load_labels(args: argparse.Namespace) -> None:
     from . import preload
 
-    scheme = load_scheme(args.scheme)
-    directory = server.data_dir(args.data_dir)
-    for path in args.labels:
-        record, counts = preload.load_label_file(path, args.project, scheme, directory=directory, timeout=args.timeout)
-        print(f"{path}: {counts.read:,} labels by {record.annotator.email}: {counts.posted:,} saved as annotations, "
-              f"{counts.already:,} already there")
+    conn = studio.connection(args.data_dir)
+    scheme = (_data_scheme(args, args.tasks, "tasks") if args.tasks else
+              studio.scheme_of_project(args.project, conn=conn, timeout=args.timeout, explicit=args.scheme))
+    with Progress("labels saved") as progress:
+        loaded = preload.load_labels(args.labels, args.project, scheme, conn=conn, data_dir=args.data_dir,
+                                     tasks=args.tasks, timeout=args.timeout, on_label=progress.advance)
+    if loaded.project_created:
+        print(f"project {args.project!r} (id {loaded.project_id}) created: {loaded.project_url}")
+    for file in loaded.files:
+        print(preload.load_counts_line(file))
 
 
 def cmd_push(args: argparse.Namespace) -> None:
-    scheme = load_scheme(args.scheme)
+    scheme = _data_scheme(args, args.tasks, "tasks")
     with Progress("tasks sent") as progress:
         counts = studio.push(args.tasks, args.project, scheme, conn=studio.connection(args.data_dir),
                              batch_size=args.batch_size, timeout=args.timeout,
@@ -394,8 +575,15 @@ def cmd_push(args: argparse.Namespace) -> None:
     verb = "created" if counts.project_created else "found"
     print(f"project {args.project!r} (id {counts.project_id}) {verb}: {counts.project_url}")
     repeated = f", {counts.repeated:,} repeated in the file (skipped)" if counts.repeated else ""
+    raced = f", {counts.raced:,} sent but made first by a push at the same time" if counts.raced else ""
     print(f"{counts.read:,} tasks read from {args.tasks}: {counts.already:,} already there{repeated}, "
-          f"{counts.created:,} sent and created")
+          f"{counts.created:,} sent and created{raced}")
+    if counts.removed:
+        print(f"removed {counts.removed:,} duplicate tasks (a sentence_id in more than one task): "
+              "each sentence is in one task")
+    if counts.annotated_twice:
+        print(f"{counts.annotated_twice:,} sentences are in more than one annotated task: left as they are "
+              "(compare their annotations in Label Studio)")
 
 
 def cmd_pull(args: argparse.Namespace) -> None:
@@ -405,13 +593,41 @@ def cmd_pull(args: argparse.Namespace) -> None:
     print(f"wrote {counts.tasks:,} tasks ({counts.annotations:,} annotations, {counts.skipped:,} skipped, "
           f"{counts.drafts:,} drafts, {counts.predictions:,} predictions) of project {args.project!r} "
           f"({counts.project_url}) to {args.output}")
+    if counts.scheme is not None:
+        kept = remember(counts.scheme)
+        print(f"scheme {counts.scheme.id!r} of the project" + (f" kept in {kept}" if kept else "")
+              + ": `stance read` finds it")
+    else:
+        print("the project keeps no stance scheme: give `stance read` the scheme with --scheme FILE")
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
 
 
 def _add_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True, metavar="NAME", help="the project's title in Label Studio")
     _add_data_dir(parser)
-    parser.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
+    parser.add_argument("--timeout", type=_seconds, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"seconds one request may take as a whole (default: {studio.DEFAULT_TIMEOUT:.0f})")
 
 
 _SERVER_CHOICE = (f"The server is the one named by ${studio.URL_ENV} and ${studio.API_KEY_ENV} when "
@@ -455,6 +671,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=1, metavar="N",
                    help="sentences of context shown before and after (default: 1)")
     p.add_argument("--language", default="en", help="language code for the splitter (default: en)")
+    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                   help="processes that split the articles and find the mentions (default: the number of CPUs, "
+                   f"{os.cpu_count() or 1} here); the file is the same for any N")
+
+    p = _command(commands, cmd_sample, "sample", "FILE.json",
+                 "choose the tasks to label next: those naming the targets, balanced, plus some naming none",
+                 "Choose N tasks of a `stance tasks` file to label next and write them as an import file for "
+                 "`stance push`: tasks that name a target (balanced across targets, spread across articles so "
+                 "that none fills the batch) and a share of tasks that name none (NONE must still be learnt and "
+                 "recall measured). Never a task the --project already has; the same choice for the same --seed; "
+                 "with --model, the candidates the model is least sure of first. Streams: memory does not grow "
+                 "with the file. " + _SERVER_CHOICE)
+    p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
+    p.add_argument("-n", type=int, required=True, metavar="N", help="how many tasks to choose")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random order (default: 0)")
+    p.add_argument("--unmentioned", type=float, default=0.2, metavar="SHARE",
+                   help="share of the batch from tasks that name no target (default: 0.2)")
+    p.add_argument("--model", metavar="MODEL_DIR", help="a model folder: take the candidates it is least sure of")
+    p.add_argument("--project", metavar="NAME", help="leave out the tasks this Label Studio project has")
+    _add_data_dir(p)
+    p.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
+    _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_config, "config", "FILE.xml",
                  "write the Label Studio labeling config for a scheme",
@@ -477,19 +716,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("exports", nargs="+", metavar="EXPORT", help="Label Studio JSON export files")
     p.add_argument("--rejects", metavar="FILE",
                    help="where annotations that are not taken go, with reasons (default: OUTPUT.rejects.jsonl)")
-    _add_scheme(p)
+    _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_agree, "agree", "FILE.json",
                  "measure agreement between annotators",
-                 "Per question (the claim, each target's stance) and pooled: observed agreement, "
-                 "Krippendorff's alpha (nominal) with a bootstrap interval, Fleiss' kappa, Cohen's "
-                 "kappa for every pair of annotators and each annotator's agreement with the others' "
-                 "majority; for spans, pairwise F1 with exact and overlapping boundaries. Sentences "
-                 "with one label are counted, not used.")
+                 "Per question (the claim, each target's stance): Krippendorff's alpha (nominal) with a "
+                 "bootstrap interval (whole articles resampled), observed agreement, Fleiss' kappa (Gwet's "
+                 "generalisation for unequal raters), Cohen's kappa for every pair of annotators; pooled over "
+                 "the questions, alpha with chance taken within each question. Per annotator: labels, skips "
+                 "(--rejects), median lead time, agreement with the others' majority and with gold (--gold), "
+                 "and Dawid-Skene confusion matrices (--dawid-skene). For spans, pairwise F1 with exact and "
+                 "overlapping boundaries. Sentences with one label are counted, not used.")
     p.add_argument("annotations", metavar="ANNOTATIONS", help="annotation records from `stance read`")
-    p.add_argument("--markdown", metavar="FILE.md", help="also write the report as Markdown for people")
+    p.add_argument("--markdown", metavar="FILE.md",
+                   help="also write the report as Markdown for people, and beside it FILE.png (alpha per question "
+                   "with intervals, agreement per annotator)")
+    p.add_argument("--gold", metavar="GOLD", help="gold rows (`stance adjudicate`) to compare every annotator with")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="the rejects file of `stance read`: its skipped annotations are counted per annotator")
+    p.add_argument("--dawid-skene", action="store_true",
+                   help="estimate every annotator's confusion matrix per question (Dawid and Skene 1979)")
     _add_bootstrap(p, "the alpha intervals")
-    _add_scheme(p)
+    _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_adjudicate, "adjudicate", None,
                  "decide gold labels from the annotations; conflicts to a file or a reviewer",
@@ -517,7 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--tasks", metavar="FILE",
                         help="the `stance tasks` file, to show the reviewer each sentence's context")
     _add_data_dir(review)
-    _add_scheme(p)
+    _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_split, "split", "DIR",
                  "split gold rows into train, dev and test, every article whole in one",
@@ -544,7 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals of the metrics (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")
-    _add_scheme(p)
+    _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_evaluate, "evaluate", "REPORT_DIR",
                  "score a model on gold rows: F_avg, macro F1, per class, with intervals and plots",
@@ -562,18 +810,23 @@ def build_parser() -> argparse.ArgumentParser:
                  "Attach the model's prediction (model_version, score, result in the config's control names, "
                  "checked against the scheme) to every task of a `stance tasks` file and write them most "
                  "uncertain first. A task's score is its smallest top-two probability margin over the "
-                 "questions. With --push, the predictions go to the tasks of an existing project as "
-                 "pre-annotations (safe to run again), and the project is set to give annotators the most "
-                 "uncertain task first. " + _SERVER_CHOICE)
+                 "questions; the model version is a function of what was trained, so a model trained again on "
+                 "the same rows predicts under the same version. With --push, the predictions go to the tasks "
+                 "of an existing project as pre-annotations (safe to run again: a task with a prediction of "
+                 "this version is left alone), and the project is set to give annotators the most uncertain "
+                 "task first. " + _SERVER_CHOICE)
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
     push = p.add_argument_group("pre-annotations in Label Studio")
     push.add_argument("--push", action="store_true", help="send the predictions to the project --project")
     push.add_argument("--project", metavar="NAME", help="the project the tasks were pushed to")
+    push.add_argument("--replace", action="store_true",
+                      help="remove the project's predictions of this model's other versions (same model name); "
+                      "other models' predictions stay")
     _add_data_dir(push)
     push.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
                       help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
-    _add_scheme(p)
+    _add_scheme(p, found="the copy in the model folder")
 
     p = commands.add_parser(
         "studio", help="start, stop or check a local Label Studio server",
@@ -600,14 +853,21 @@ def build_parser() -> argparse.ArgumentParser:
                  "exit 5 when none does.")
     _add_data_dir(p)
     p = _command(studio_commands, cmd_studio_load_labels, "load-labels", None,
-                 "save label files as their annotators' annotations on the local server",
-                 "Save each label file (one person's labels keyed by sentence_id, as in seeds/labels/) "
-                 "as that person's annotations in a project of the local server, creating the person "
-                 "as a user first. Tasks the person has annotated already are left alone, so loading "
-                 "twice adds nothing.")
+                 "save label files as their people's annotations, skips and drafts in a project",
+                 "Save each label file (one person's labels keyed by sentence_id, as in seeds/labels/; a "
+                 "record may say \"status\": \"skip\" or \"draft\") as that person's annotations, skips "
+                 "and drafts in a project. The local server gets missing people created as users; on a team "
+                 "server they must exist. Tasks the person has annotated or skipped already are left alone, "
+                 "and Label Studio refuses a second annotation of a person and sentence, so loading twice, or "
+                 "twice at once, adds nothing. With --tasks, sentences not yet in the project are imported "
+                 "with their labels in bulk. " + _SERVER_CHOICE)
     p.add_argument("labels", nargs="+", metavar="LABELS", help="label files (JSON)")
+    p.add_argument("--tasks", metavar="TASKS",
+                   help="the `stance tasks` file of the labelled sentences: those the project lacks are imported "
+                   "with their labels (fast: one request per thousand tasks), and a missing project is created; "
+                   "`stance push TASKS` adds the other sentences afterwards")
     _add_server(p)
-    _add_scheme(p)
+    _add_scheme(p, found="the one the project keeps")
 
     p = _command(commands, cmd_push, "push", None,
                  "send tasks to a Label Studio project (creating it); safe to run again",
@@ -617,8 +877,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "duplicates. " + _SERVER_CHOICE)
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
     _add_server(p)
-    _add_scheme(p)
-    p.add_argument("--batch-size", type=int, default=studio.BATCH_SIZE, metavar="N",
+    _add_scheme(p, found=_FOUND_BY_ID)
+    p.add_argument("--batch-size", type=_at_least_one, default=studio.BATCH_SIZE, metavar="N",
                    help=f"tasks per import request (default: {studio.BATCH_SIZE})")
 
     p = _command(commands, cmd_pull, "pull", "FILE.json",
@@ -638,21 +898,61 @@ def _command(commands, run, name: str, output: str | None, summary: str, descrip
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (what `kill` and `timeout` send) into :class:`Terminated` while a command runs.
+
+    Every cleanup then runs as on Ctrl-C: a file being written is removed, a server being
+    started is stopped. Only the main thread can set a handler; elsewhere nothing changes.
+    """
+    def terminated(signum, frame) -> None:
+        raise Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _os_problem(exc: OSError) -> str:
+    """An environment error that no stage turned into an :class:`AnnotateError`, as one line."""
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or exc}; check the path, its permissions and the disk"
+
+
+def _option_error(message: str) -> int:
+    """An option's value that argparse let through but the command cannot use: one line, exit 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "context", 0) < 0:
-        parser.error("--context must be 0 or more")
-    try:
-        args.run(args)
-    except AnnotateError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 141
+        return _option_error("--context must be 0 or more")
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        return _option_error(f"--timeout {timeout:g} is not a number of seconds; give one more than 0 (e.g. --timeout 60)")
+    RUN.reset()
+    with _sigterm_as_interrupt():
+        try:
+            args.run(args)
+        except AnnotateError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            print(RUN.summary(), file=sys.stderr)
+            return 143 if isinstance(exc, Terminated) else 130
+        except BrokenPipeError:
+            return 141
+        except OSError as exc:
+            print(f"error: {_os_problem(exc)}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -37,8 +37,10 @@ from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import AnnotateError, InputError, validation_problem
+from .files import TooDeep, check_depth, open_input
 from .labeling import CLAIM_CONTROL, choice_questions
 from .labels import Annotation, ClaimLabel, SpanLabel, StanceLabel
+from .mentions import MentionRecord
 from .scheme import Scheme
 
 FORMAT = "stance-gold/v1"
@@ -60,6 +62,7 @@ class Vote(_Strict):
     """One annotator's label for one question."""
 
     annotator: str = Field(description="annotator id")
+    email: str | None = Field(default=None, description="the annotator's email, where Label Studio gave it")
     label: Label
 
 
@@ -86,7 +89,9 @@ class QuestionProvenance(_Strict):
     conflict: str | None = Field(description="why the method left a conflict (the conflict's reason), else null")
     label: Label | None = Field(description="the gold label: the method's, or the reviewer's; null while in conflict")
     support: float | None = Field(description="scores[label]: the method's support for the gold label")
-    reviewer: str | None = Field(description="who resolved or overrode the question; null unless a reviewer did")
+    reviewer: str | None = Field(description="who resolved or overrode the question (their email where Label Studio "
+                                 "gave it, else their id); null unless a reviewer did")
+    reviewer_id: str | None = Field(default=None, description="the reviewer's stable id, when known")
 
 
 class Provenance(_Strict):
@@ -96,6 +101,8 @@ class Provenance(_Strict):
     min_agreement: float = Field(ge=0, le=1)
     min_annotators: int = Field(ge=1)
     annotators: list[str] = Field(description="ids of every annotator of the sentence")
+    emails: dict[str, str] = Field(default_factory=dict,
+                                   description="annotator id -> email, for the annotators Label Studio named")
     questions: dict[str, QuestionProvenance] = Field(description="claim, then stance_<target id>: every question")
 
 
@@ -103,10 +110,13 @@ class Gold(_Strict):
     """One gold row per sentence (format ``stance-gold/v1``)."""
 
     format: Literal["stance-gold/v1"]
-    scheme: str = Field(description="the label scheme version id, e.g. stance-claim/v1")
+    scheme: str = Field(description="the label scheme's id, e.g. libya-actors/v1")
     sentence_id: str
     article_id: str
     text: str
+    mentions: list[MentionRecord] = Field(
+        default_factory=list, description="where the sentence names the scheme's targets (offsets into the sentence), "
+        "from its task")
     claim: ClaimLabel | None = Field(description="null while the claim question is in conflict")
     stance: dict[str, StanceLabel] = Field(description="target id -> label, decided targets only")
     spans: list[GoldSpan] = Field(description="agreed spans: marked alike by a strict majority of the annotators")
@@ -272,8 +282,8 @@ def _by_sentence(annotations: Iterable[Annotation], scheme: Scheme) -> dict[str,
     for ann in annotations:
         where = f"annotation {ann.annotation_id} (sentence {ann.sentence_id}, annotator {ann.annotator.id})"
         fix = "pass the scheme the annotations were made with (--scheme)"
-        if ann.scheme != scheme.scheme:
-            raise InputError(f"labelled with scheme {ann.scheme!r}, not {scheme.scheme!r}", where=where, fix=fix)
+        if ann.scheme != scheme.id:
+            raise InputError(f"labelled with scheme {ann.scheme!r}, not {scheme.id!r}", where=where, fix=fix)
         if set(ann.stance) != set(scheme.target_ids):
             raise InputError(f"stance targets {sorted(ann.stance)} are not the scheme's "
                              f"{sorted(scheme.target_ids)}", where=where, fix=fix)
@@ -390,11 +400,11 @@ def adjudicate(annotations: Iterable[Annotation], scheme: Scheme, *, method: Met
     conflicts: list[Conflict] = []
     for s in sentences:  # plain dicts, validated once per record: many small models are slow
         anns, first = by_sentence[s], by_sentence[s][0]
-        row = {"format": FORMAT, "scheme": scheme.scheme, "sentence_id": s, "article_id": first.article_id,
-               "text": first.text}
+        row = {"format": FORMAT, "scheme": scheme.id, "sentence_id": s, "article_id": first.article_id,
+               "text": first.text, "mentions": [m.model_dump() for m in first.mentions]}
         decided: dict[str, dict] = {}
         for q, labels in asked.items():
-            votes = [{"annotator": a.annotator.id, "label": _answer(a, q)} for a in anns]
+            votes = [{"annotator": a.annotator.id, "email": a.annotator.email, "label": _answer(a, q)} for a in anns]
             label, kind, reason = _decide(method, scores[q][s], [v["label"] for v in votes],
                                           min_agreement=min_agreement, min_annotators=min_annotators)
             counts.questions += 1
@@ -402,7 +412,7 @@ def adjudicate(annotations: Iterable[Annotation], scheme: Scheme, *, method: Met
                 counts.conflicts += 1
                 setattr(counts, _KIND_COUNT[kind], getattr(counts, _KIND_COUNT[kind]) + 1)
                 conflicts.append(Conflict.model_validate({
-                    **row, "format": CONFLICT_FORMAT, "question": q, "labels": list(labels), "votes": votes,
+                    **{k: v for k, v in row.items() if k != "mentions"}, "format": CONFLICT_FORMAT, "question": q, "labels": list(labels), "votes": votes,
                     "scores": scores[q][s], "method": method, "kind": kind, "reason": reason}))
             else:
                 counts.decided += 1
@@ -419,15 +429,18 @@ def adjudicate(annotations: Iterable[Annotation], scheme: Scheme, *, method: Met
             "stance": {q[len(_STANCE):]: p["label"] for q, p in decided.items() if q.startswith(_STANCE) and p["label"]},
             "spans": spans, "disputed_spans": disputed,
             "provenance": {"method": method, "min_agreement": float(min_agreement), "min_annotators": min_annotators,
-                           "annotators": [a.annotator.id for a in anns], "questions": decided}}))
+                           "annotators": [a.annotator.id for a in anns],
+                           "emails": {a.annotator.id: a.annotator.email for a in anns if a.annotator.email},
+                           "questions": decided}}))
     return gold, conflicts, counts
 
 
-def resolve(gold: Gold, question: str, label: str, *, reviewer: str) -> Gold:
+def resolve(gold: Gold, question: str, label: str, *, reviewer: str, reviewer_id: str | None = None) -> Gold:
     """The gold row with a reviewer's label for one question: a conflict resolved, or a label overridden.
 
     The votes and the method's scores stay; ``support`` becomes the method's support for the
-    reviewer's label (0.0 when the method gave it none) and ``reviewer`` records who decided.
+    reviewer's label (0.0 when the method gave it none) and ``reviewer`` (their email, or id)
+    and ``reviewer_id`` record who decided.
     """
     where = f"sentence {gold.sentence_id}"
     entry = gold.provenance.questions.get(question)
@@ -439,7 +452,8 @@ def resolve(gold: Gold, question: str, label: str, *, reviewer: str) -> Gold:
         raise AnnotateError(f"{label!r} is not a label of {question}", where=where, fix="one of " + ", ".join(labels))
     if not reviewer:
         raise AnnotateError("no reviewer named", where=where, fix="give the reviewer's id")
-    resolved = entry.model_copy(update={"label": label, "support": entry.scores[label], "reviewer": reviewer})
+    resolved = entry.model_copy(update={"label": label, "support": entry.scores[label], "reviewer": reviewer,
+                                        "reviewer_id": reviewer_id})
     asked = {**gold.provenance.questions, question: resolved}
     data = gold.model_dump()
     data["provenance"]["questions"] = {q: p.model_dump() for q, p in asked.items()}
@@ -448,22 +462,49 @@ def resolve(gold: Gold, question: str, label: str, *, reviewer: str) -> Gold:
     return Gold.model_validate(data)
 
 
+def person(annotator_id: str, email: str | None) -> str:
+    """How a person is shown to people: ``email (id N)`` where Label Studio named them, else ``id N``.
+
+    >>> person("2", "amira.haddad@example.com"), person("3", None)
+    ('amira.haddad@example.com (id 2)', 'id 3')
+    """
+    return f"{email} (id {annotator_id})" if email else f"id {annotator_id}"
+
+
+def labelled_by(rows: Iterable[Gold | dict]) -> list[str]:
+    """Everyone who labelled some gold row, as :func:`person` shows them: annotators, then reviewers."""
+    annotators: dict[str, str | None] = {}
+    reviewers: set[str] = set()
+    for row in rows:
+        provenance = row.provenance.model_dump() if isinstance(row, Gold) else (row.get("provenance") or {})
+        emails = provenance.get("emails") or {}
+        for annotator in provenance.get("annotators") or []:
+            annotators[annotator] = annotators.get(annotator) or emails.get(annotator)
+        for entry in (provenance.get("questions") or {}).values():
+            if entry.get("reviewer"):
+                shown = (person(entry["reviewer_id"], entry["reviewer"]) if entry.get("reviewer_id")
+                         and entry["reviewer"] != entry["reviewer_id"] else entry["reviewer"])
+                reviewers.add(shown)
+    people = [person(a, e) for a, e in sorted(annotators.items(), key=lambda item: _natural(item[0]))]
+    return people + [f"{r} (reviewer)" for r in sorted(reviewers)]
+
+
 # --- Reading ---------------------------------------------------------------------------------
 
 
 def _read(path: str | os.PathLike[str], model: type[_Strict], version: str, what: str) -> Iterator:
     path = Path(path)
-    try:
-        handle = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such {what} file", path=path, fix="write one with `stance adjudicate`") from None
-    with handle:
+    with open_input(path, what=f"{what} file", fix="write one with `stance adjudicate`", binary=True) as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
+                check_depth(line)
                 version_found = json.loads(line).get("format")
-            except (json.JSONDecodeError, AttributeError):
+            except TooDeep as exc:
+                raise InputError(str(exc), path=path, where=f"line {number}",
+                                 fix=f"{what} files are written by `stance adjudicate`, one flat record per line") from None
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
                 version_found = None
             if version_found != version:
                 raise InputError(f"not a {what} record (format {version_found!r})", path=path, where=f"line {number}",

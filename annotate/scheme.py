@@ -246,20 +246,6 @@ def parse_scheme(data: object, *, path: str | os.PathLike[str] | None = None) ->
         raise _validation_error(exc, path, fix) from None
 
 
-def _depth_problem(text: str, limit: int) -> bool:
-    """Whether ``text`` nests JSON arrays or objects deeper than ``limit`` (strings skipped)."""
-    depth = 0
-    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        char = token.group()[0]
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
 def load_scheme(path: str | os.PathLike[str] | None = None) -> Scheme:
     """Read and validate a scheme file; the bundled seeds' scheme when ``path`` is None.
 
@@ -281,9 +267,13 @@ def load_scheme(path: str | os.PathLike[str] | None = None) -> Scheme:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SchemeError("not UTF-8", path=path, fix="save the scheme as UTF-8") from None
-    if _depth_problem(text, MAX_DEPTH):
+    from .files import TooDeep, check_depth
+
+    try:
+        check_depth(text, MAX_DEPTH)
+    except TooDeep:
         raise SchemeError(f"JSON nested deeper than {MAX_DEPTH} levels", path=path,
-                          fix="a scheme is one JSON object four levels deep; see schemas/libya-seeds.json")
+                          fix="a scheme is one JSON object four levels deep; see schemas/libya-seeds.json") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -430,14 +420,18 @@ def data_scheme_id(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     from .errors import InputError
+    from .files import DepthGuard, TooDeep, check_depth
 
     for path in paths:
         try:
+            if not os.path.isfile(path):
+                if os.path.isdir(path):
+                    raise InputError("a folder, not a file", path=path, fix="give the file itself")
+                if os.path.exists(path):
+                    return None  # a pipe or a device: read once, by the command's own reader
             handle = open(path, "rb")
         except FileNotFoundError:
             raise InputError("no such file", path=path, fix="check the path") from None
-        except IsADirectoryError:
-            raise InputError("a folder, not a file", path=path, fix="give the file itself") from None
         except OSError as exc:
             raise InputError(f"cannot read it ({exc.strerror})", path=path) from None
         with handle:
@@ -445,7 +439,7 @@ def data_scheme_id(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
                 import ijson
 
                 try:
-                    for task in ijson.items(handle, "item"):
+                    for task in ijson.items(DepthGuard(handle), "item"):
                         data = task.get("data") if isinstance(task, dict) else None
                         if isinstance(data, dict) and isinstance(data.get("scheme"), str):
                             return data["scheme"]
@@ -459,12 +453,14 @@ def data_scheme_id(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[st
                 if line in (b"", b"[", b"]"):
                     continue
                 try:
+                    check_depth(line)
                     record = json.loads(line)
-                except ValueError:
+                except (ValueError, TooDeep):
                     break
                 if not isinstance(record, dict):
                     break
-                found = (record.get("data") or {}).get("scheme") if kind == "tasks" else record.get("scheme")
+                data = record.get("data") if kind == "tasks" else record
+                found = data.get("scheme") if isinstance(data, dict) else None
                 if isinstance(found, str):
                     return found
     return None

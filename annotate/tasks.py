@@ -7,14 +7,15 @@ it can be written (and read) one task at a time whatever the corpus size.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .corpus import Article
-from .files import write_json_list
+from .files import atomic_write, dumps
 from .labeling import config_fields, labeling_config, mentions_prediction, where_to_look
 from .mentions import MentionFinder, MentionRecord, mentioned, sentence_mentions
 from .scheme import Scheme
@@ -135,6 +136,66 @@ def where_maker(scheme: Scheme) -> Callable[[tuple, tuple, tuple], str]:
     return where
 
 
+CHUNK = 32  # articles per piece of work for a worker process
+
+
+class _Maker:
+    """Makes the encoded task lines of articles: one per process, its finder compiled once."""
+
+    def __init__(self, scheme: Scheme, context: int, language: str) -> None:
+        self.scheme, self.context, self.language = scheme, context, language
+        self.finder, self.where = MentionFinder(scheme), where_maker(scheme)
+        self.fields = config_fields(labeling_config(scheme))
+
+    def make(self, articles: Sequence[Article]) -> tuple[list[str], list[int], Counter, Counter, int]:
+        """The JSON lines of the articles' tasks, tasks per article, and the mention counts."""
+        lines: list[str] = []
+        per_article: list[int] = []
+        mentioning: Counter = Counter()
+        in_context: Counter = Counter()
+        with_mentions = 0
+        for article in articles:
+            n = 0
+            for task in article_tasks(article, self.scheme, context=self.context, language=self.language,
+                                      finder=self.finder, where=self.where):
+                data = task["data"]
+                if n == 0:
+                    missing = self.fields - data.keys()
+                    if missing:  # a guard on the generator itself
+                        raise AssertionError(f"tasks lack config fields {sorted(missing)}")
+                mentioning.update(data["targets_mentioned"])
+                in_context.update(data["targets_in_context"])
+                with_mentions += bool(data["targets_mentioned"])
+                lines.append(dumps(task))
+                n += 1
+            per_article.append(n)
+        return lines, per_article, mentioning, in_context, with_mentions
+
+
+_WORKER: _Maker | None = None
+
+
+def _start_worker(scheme_json: str, context: int, language: str) -> None:
+    global _WORKER
+    _WORKER = _Maker(Scheme.model_validate_json(scheme_json), context, language)
+
+
+def _work(articles: list[Article]) -> tuple[list[str], list[int], Counter, Counter, int]:
+    assert _WORKER is not None
+    return _WORKER.make(articles)
+
+
+def _chunks(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    chunk: list[Article] = []
+    for article in articles:
+        chunk.append(article)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def write_tasks(
     articles: Iterable[Article],
     path: str | os.PathLike[str],
@@ -142,36 +203,66 @@ def write_tasks(
     *,
     context: int = 1,
     language: str = "en",
+    jobs: int = 1,
     on_task: Callable[[int], None] | None = None,
 ) -> TaskCounts:
-    """Write the Label Studio import file for ``articles``, one task per line, atomically."""
-    fields = config_fields(labeling_config(scheme))
-    finder, where = MentionFinder(scheme), where_maker(scheme)
-    counts = TaskCounts()
+    """Write the Label Studio import file for ``articles``, one task per line, atomically.
 
-    def generate() -> Iterator[dict]:
+    With ``jobs`` above 1, that many worker processes split the articles and find their
+    mentions, a few dozen articles at a time, while this process reads the articles and writes
+    the lines in their order: the file is byte for byte the one ``jobs=1`` writes, and memory
+    stays flat (at most ``2 * jobs`` pieces of work are in flight).
+    """
+    counts = TaskCounts()
+    mentioning: Counter = Counter()
+    in_context: Counter = Counter()
+
+    def counted(articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             counts.articles += 1
             counts.characters += len(article.text)
-            n = 0
-            for task in article_tasks(article, scheme, context=context, language=language, finder=finder,
-                                      where=where):
-                if n == 0 and counts.sentences == 0:
-                    missing = fields - task["data"].keys()
-                    if missing:  # a guard on the generator itself, checked once
-                        raise AssertionError(f"tasks lack config fields {sorted(missing)}")
-                data = task["data"]
-                for t in data["targets_mentioned"]:
-                    counts.mentioning[t] = counts.mentioning.get(t, 0) + 1
-                for t in data["targets_in_context"]:
-                    counts.in_context[t] = counts.in_context.get(t, 0) + 1
-                counts.with_mentions += bool(data["targets_mentioned"])
-                yield task
-                n += 1
-            counts.sentences += n
-            if on_task is not None:
-                on_task(n)  # the tasks of one article are written
+            yield article
 
-    write_json_list(generate(), path)
+    def take(result: tuple[list[str], list[int], Counter, Counter, int]) -> list[str]:
+        lines, per_article, named, around, with_mentions = result
+        mentioning.update(named)
+        in_context.update(around)
+        counts.with_mentions += with_mentions
+        counts.sentences += len(lines)
+        if on_task is not None:
+            on_task(len(lines))  # the tasks of these articles are made
+        return lines
+
+    def lines() -> Iterator[str]:
+        chunks = _chunks(counted(articles), CHUNK)
+        if jobs <= 1:
+            maker = _Maker(scheme, context, language)
+            for chunk in chunks:
+                yield from take(maker.make(chunk))
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                                 initializer=_start_worker,
+                                 initargs=(scheme.model_dump_json(), context, language)) as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_work, chunk))
+                if len(pending) >= 2 * jobs:
+                    yield from take(pending.popleft().result())
+            while pending:
+                yield from take(pending.popleft().result())
+
+    with atomic_write(path) as out:
+        out.write("[")
+        first = True
+        for line in lines():
+            out.write("\n" if first else ",\n")
+            out.write(line)
+            first = False
+        out.write("\n]\n")
+    counts.mentioning = {t: mentioning[t] for t in scheme.target_ids if mentioning[t]}
+    counts.in_context = {t: in_context[t] for t in scheme.target_ids if in_context[t]}
     return counts
-

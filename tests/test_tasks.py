@@ -145,3 +145,15 @@ def test_a_scheme_without_aliases_finds_no_mention(tmp_path):
     write_tasks(iter_articles([SEEDS]), tmp_path / "t.json", old)
     tasks = json.loads((tmp_path / "t.json").read_text())
     assert all(t["data"]["mentions"] == [] and t["data"]["scheme"] == "stance-claim/v1" for t in tasks)
+
+
+def test_worker_processes_write_the_same_bytes(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(
+        json.dumps({"id": f"a{i:03d}", "text": f"Haftar met the GNA in Tripoli on day {i}. Turkey said nothing. "
+                    f"The weather was fine. Erdogan spoke {i} times."}) + "\n" for i in range(150)))
+    one = write_tasks(iter_articles([corpus]), tmp_path / "one.json", SCHEME, jobs=1)
+    two = write_tasks(iter_articles([corpus]), tmp_path / "two.json", SCHEME, jobs=2)
+    assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
+    assert one == two and one.articles == 150 and one.sentences == 600
+    assert one.mentioning == {"haftar_lna": 150, "gna": 150, "turkey_military": 300}
