@@ -20,7 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 PROJECT ?= Libya seeds
-SHARED_DATA ?= ../shared/data
+# The public data sets the benchmarks read (the README's "Data sets" says where each comes from):
+# DATA/fnc1/train_bodies.csv and DATA/semeval2016-task6/. `make bench DATA=DIR`.
+DATA ?=
 
 demo: install
 	$(STANCE) articles seeds/ -o $(OUT)/articles.jsonl
@@ -31,7 +33,7 @@ demo: install
 	$(STANCE) studio load-labels seeds/labels/annotator-1.json seeds/labels/annotator-2.json --project "$(PROJECT)"
 	$(STANCE) pull --project "$(PROJECT)" -o $(OUT)/export.json
 	$(STANCE) read $(OUT)/export.json -o $(OUT)/annotations.jsonl --rejects $(OUT)/rejects.jsonl
-	$(STANCE) agree $(OUT)/annotations.jsonl -o $(OUT)/agreement.json --markdown $(OUT)/agreement.md
+	$(STANCE) agree $(OUT)/annotations.jsonl -o $(OUT)/agreement.json --markdown $(OUT)/agreement.md --rejects $(OUT)/rejects.jsonl
 	$(STANCE) adjudicate $(OUT)/annotations.jsonl -o $(OUT)/gold-majority.jsonl --conflicts $(OUT)/conflicts.jsonl \
 	    --push --project "$(PROJECT): review" --tasks $(OUT)/tasks.json
 	$(STANCE) studio load-labels seeds/labels/reviewer.json --project "$(PROJECT): review"
@@ -44,9 +46,10 @@ demo: install
 	$(STANCE) predict $(MODELS)/seeds-baseline $(OUT)/tasks.json -o $(OUT)/predictions.json --push --project "$(PROJECT)"
 	@echo
 	@echo "Done. With two seed articles (21 sentences) the model's numbers are tiny and say nothing about its quality:"
-	@echo "the README shows the baseline on SemEval-2016 Task 6 ($(BIN)/python benchmarks/semeval2016.py $(SHARED_DATA)/semeval2016-task6)."
+	@echo "the README shows the baseline on SemEval-2016 Task 6 ($(BIN)/python benchmarks/semeval2016.py DATA/semeval2016-task6;"
+	@echo "its 'Data sets' section says where to get it)."
 	@echo "Look at:"
-	@echo "  agreement:   $(OUT)/agreement.md"
+	@echo "  agreement:   $(OUT)/agreement.md and agreement.png (per question, and per annotator)"
 	@echo "  gold:        $(OUT)/gold.jsonl (conflicts in $(OUT)/gold.conflicts.jsonl)"
 	@echo "  model card:  $(MODELS)/seeds-baseline/README.md"
 	@echo "  evaluation:  $(REPORTS)/seeds-baseline/report.md, confusion.png, scores.png"
@@ -64,13 +67,18 @@ schemas: install
 	$(STANCE) schemas -o schemas/
 
 bench: install
+	@if [ -z "$(DATA)" ] || [ ! -f "$(DATA)/fnc1/train_bodies.csv" ] || [ ! -d "$(DATA)/semeval2016-task6" ]; then \
+	    echo "make bench needs DATA=DIR holding fnc1/train_bodies.csv and semeval2016-task6/ (the README's 'Data sets' says where to get them)"; \
+	    exit 2; fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
-	$(BIN)/python benchmarks/bench_splitters.py
-	$(BIN)/python benchmarks/bench_tasks.py
+	$(BIN)/python benchmarks/bench_splitters.py --corpus "$(DATA)/fnc1/train_bodies.csv"
+	$(BIN)/python benchmarks/bench_tasks.py --corpus "$(DATA)/fnc1/train_bodies.csv"
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_agreement.py
 	$(BIN)/python benchmarks/bench_studio.py
-	$(BIN)/python benchmarks/semeval2016.py $(SHARED_DATA)/semeval2016-task6 --out $(OUT)/semeval2016
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_predict.py "$(DATA)/fnc1"
+	$(BIN)/python benchmarks/semeval2016.py "$(DATA)/semeval2016-task6" --out $(OUT)/semeval2016
 
 clean:
 	rm -rf $(VENV) $(OUT) $(MODELS)/seeds-baseline $(REPORTS) .pytest_cache .hypothesis

@@ -5,29 +5,46 @@ Two layers. Pure numeric functions on numpy arrays: reliability data ``data`` of
 annotator gave no label; or a count table ``counts`` of shape ``(units, categories)``. They
 return NaN where a statistic is undefined (no unit with two labels, or no variation at all).
 Then :func:`agreement_report`, which turns :class:`~annotate.labels.Annotation` records into
-an :class:`AgreementReport` (where every undefined statistic is ``None`` with a note), and
-:func:`report_markdown`.
+an :class:`AgreementReport` (every undefined statistic ``None`` with a note), and
+:func:`report_markdown` and :func:`plot_agreement` for people.
 
-Units with a single label take part in no statistic: they have no pair to agree within.
+Units with a single label take part in no statistic but one: they have no pair to agree
+within. The exception is Fleiss' kappa, whose chance agreement in Gwet's generalisation (the
+one used here, for units with unequal numbers of raters) counts every rated unit.
+
+The questions (the claim, each target's stance) have label sets that never meet in one unit,
+so chance agreement is taken within each question; :func:`pooled_alpha_nominal` adds the
+questions up that way, and the result always lies between the lowest and the highest
+per-question alpha.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import math
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import combinations
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError
-from .labels import Annotation
+from .errors import InputError, validation_problem
+from .gold import Gold, dawid_skene
+from .labels import Annotation, RejectedAnnotation
+from .metrics import Interval, cluster_sums, percentile_interval
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
 
-FORMAT = "stance-agreement/v1"
+FORMAT = "stance-agreement/v2"
 Span3 = tuple[int, int, str]  # (start, end, label)
+# The least articles (clusters) an alpha interval needs: below it, percentile intervals of the
+# cluster bootstrap cover the true alpha less than 90% of the time for a nominal 95% in the
+# coverage simulation of benchmarks/coverage.py (see the README, "Agreement").
+MIN_ARTICLES = 15
 
 
 def _codes(data: ArrayLike) -> np.ndarray:
@@ -75,27 +92,60 @@ def value_counts(data: ArrayLike, n_categories: int | None = None) -> np.ndarray
     return counts[:, 1:]
 
 
-def _alpha_parts(counts: np.ndarray) -> np.ndarray:
-    """Per pairable unit: its pairable values per category and its coincidences on the diagonal.
+def alpha_parts(counts: ArrayLike) -> np.ndarray:
+    """Per unit: its pairable values per category and its coincidences on the diagonal.
 
-    Shape (pairable units, categories + 1); the sums of the columns are all alpha needs.
+    A unit with fewer than two labels has no pairable value: its row is all zeros, so rows stay
+    aligned with the units (and so with their articles) and the sums of the columns are all
+    alpha needs.
+
+    Parameters
+    ----------
+    counts : array_like, shape (units, categories)
+
+    Returns
+    -------
+    ndarray of float, shape (units, categories + 1)
+        The last column holds ``sum_c n_uc (n_uc - 1) / (m_u - 1)``.
+
+    >>> alpha_parts([[2, 0], [1, 1], [1, 0]]).tolist()
+    [[2.0, 0.0, 2.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    m = counts.sum(axis=1)
-    c = counts[m >= 2]
-    same = (c * (c - 1)).sum(axis=1) / (m[m >= 2] - 1)
-    return np.column_stack([c.astype(np.float64), same])
+    c = np.asarray(counts, dtype=np.float64)
+    m = c.sum(axis=1)
+    pairable = m >= 2
+    parts = np.zeros((len(c), c.shape[1] + 1))
+    parts[pairable, :-1] = c[pairable]
+    parts[pairable, -1] = (c[pairable] * (c[pairable] - 1)).sum(axis=1) / (m[pairable] - 1)
+    return parts
 
 
-def _alpha_from_sums(sums: np.ndarray) -> np.ndarray:
-    """Nominal alpha from column sums of :func:`_alpha_parts`; works on stacked rows too.
+def _disagreements(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(observed, expected) disagreement, each times the pairable values n, from column sums.
 
-    With n_c the pairable values of category c, n their total and o_cc the coincidences,
-    alpha = 1 - D_o / D_e = 1 - (n - 1) (n - sum o_cc) / (n^2 - sum n_c^2).
+    With n_c the pairable values of category c, n their total and o the coincidences on the
+    diagonal: n D_o = n - o and n D_e = (n^2 - sum n_c^2) / (n - 1). Works on stacked rows.
     """
     n_c, o_same = sums[..., :-1], sums[..., -1]
     n = n_c.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 1.0 - (n - 1) * (n - o_same) / (n * n - (n_c * n_c).sum(axis=-1))
+        expected = np.where(n > 1, (n * n - (n_c * n_c).sum(axis=-1)) / (n - 1), 0.0)
+    return n - o_same, expected
+
+
+def _alpha_from_sums(sums: np.ndarray) -> np.ndarray:
+    """Nominal alpha = 1 - D_o / D_e from column sums of :func:`alpha_parts`; NaN where D_e = 0."""
+    observed, expected = _disagreements(sums)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(expected > 0, 1.0 - observed / expected, np.nan)
+
+
+def _pooled_from_sums(sums: np.ndarray) -> np.ndarray:
+    """Alpha over questions with chance within each: sums of shape (..., questions, categories + 1)."""
+    observed, expected = _disagreements(sums)
+    observed, expected = observed.sum(axis=-1), expected.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(expected > 0, 1.0 - observed / expected, np.nan)
 
 
 def krippendorff_alpha_nominal(data: ArrayLike) -> float:
@@ -123,61 +173,132 @@ def krippendorff_alpha_nominal(data: ArrayLike) -> float:
     ...     [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]), 3)
     0.743
     """
-    return float(_alpha_from_sums(_alpha_parts(value_counts(data)).sum(axis=0)))
+    return float(_alpha_from_sums(alpha_parts(value_counts(data)).sum(axis=0)))
+
+
+def _padded_sums(datas: Sequence[ArrayLike]) -> np.ndarray:
+    """Column sums of :func:`alpha_parts` per question, categories padded to the widest: (questions, v + 1)."""
+    parts = [alpha_parts(value_counts(d)).sum(axis=0) for d in datas]
+    width = max((len(p) for p in parts), default=1)
+    out = np.zeros((len(parts), width))
+    for q, p in enumerate(parts):
+        out[q, :len(p) - 1] = p[:-1]
+        out[q, -1] = p[-1]
+    return out
+
+
+def pooled_alpha_nominal(datas: Sequence[ArrayLike]) -> float:
+    """Nominal alpha of several questions together, chance taken within each question.
+
+    ``1 - sum_q n_q D_o,q / sum_q n_q D_e,q``: each question's observed and expected
+    disagreement, weighted by its pairable values ``n_q``. This equals the mean of the
+    per-question alphas weighted by ``n_q D_e,q``, so it lies between the lowest and the highest
+    of them; pooling the questions' categories into one table instead would count pairs of
+    labels from different questions (a stance against a claim label) as chance disagreement,
+    which no unit can show, and inflate alpha.
+
+    Parameters
+    ----------
+    datas : sequence of array_like, each of shape (annotators, units)
+        One reliability table per question (the annotators need not be the same).
+
+    Returns
+    -------
+    float
+        NaN when every question's alpha is undefined.
+
+    >>> a = [[0, 1, 0, 1, 1], [0, 1, 1, 1, 1]]
+    >>> b = [[0, 0, 1, 2, 2], [0, 1, 1, 2, 2]]
+    >>> round(krippendorff_alpha_nominal(a), 4), round(krippendorff_alpha_nominal(b), 4)
+    (0.5714, 0.7273)
+    >>> round(pooled_alpha_nominal([a, b]), 4)  # 0.3889 * 0.5714 + 0.6111 * 0.7273
+    0.6667
+
+    One table of both questions' labels (b's codes moved to 2-4) would say 0.7532, above both.
+    """
+    return float(_pooled_from_sums(_padded_sums(datas)))
+
+
+def pooled_weights(datas: Sequence[ArrayLike]) -> np.ndarray:
+    """Each question's share ``n_q D_e,q / sum_q n_q D_e,q`` in :func:`pooled_alpha_nominal`.
+
+    >>> pooled_weights([[[0, 1, 0, 1, 1], [0, 1, 1, 1, 1]], [[0, 0, 1, 2, 2], [0, 1, 1, 2, 2]]]).round(4).tolist()
+    [0.3889, 0.6111]
+    """
+    _, expected = _disagreements(_padded_sums(datas))
+    total = expected.sum()
+    return expected / total if total > 0 else np.zeros_like(expected)
+
+
+def bootstrap_alphas(
+    datas: Sequence[ArrayLike],
+    clusters: ArrayLike | None = None,
+    *,
+    n_boot: int = 1000,
+    random_state: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """Alpha of every question, and pooled, in each resample of a cluster bootstrap.
+
+    A resample draws as many clusters (articles) as there are, with replacement
+    (:func:`annotate.metrics.resample_weights`), and takes every unit of each cluster drawn with
+    all its questions, since the questions of one sentence, and the sentences of one article,
+    are not independent (cf. Zapf et al. 2016, BMC Med. Res. Methodol. 16:93).
+
+    Parameters
+    ----------
+    datas : sequence of array_like, each of shape (annotators, units)
+        One reliability table per question, the same units in the same column order.
+    clusters : array_like, shape (units,), optional
+        Each unit's cluster (article id); every unit its own cluster when None.
+
+    Returns
+    -------
+    ndarray of float, shape (n_boot, questions + 1)
+        Column q: question q's alpha; last column: :func:`pooled_alpha_nominal`. NaN where undefined.
+    """
+    if not len(datas):
+        raise ValueError("no question's table to resample")
+    parts = [alpha_parts(value_counts(d)) for d in datas]
+    n_units = parts[0].shape[0]
+    if any(p.shape[0] != n_units for p in parts):
+        raise ValueError("every question's table must have the same units")
+    width = max(p.shape[1] for p in parts)
+    stacked = np.zeros((n_units, len(parts), width))
+    for q, p in enumerate(parts):
+        stacked[:, q, :p.shape[1] - 1] = p[:, :-1]
+        stacked[:, q, -1] = p[:, -1]
+    groups = np.arange(n_units) if clusters is None else np.asarray(clusters)
+    if len(groups) != n_units:
+        raise ValueError(f"{len(groups)} clusters for {n_units} units")
+    sums = cluster_sums(stacked, groups, n_boot, random_state)
+    return np.column_stack([_alpha_from_sums(sums), _pooled_from_sums(sums)])
 
 
 def bootstrap_alpha(
     data: ArrayLike,
+    clusters: ArrayLike | None = None,
     *,
     n_boot: int = 1000,
-    level: float = 0.95,
     random_state: int | np.random.Generator | None = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of nominal alpha, resampling units.
+) -> np.ndarray:
+    """Nominal alpha in each of ``n_boot`` cluster-bootstrap resamples (NaN where undefined).
 
-    Each of ``n_boot`` resamples draws the pairable units (two or more labels) with
-    replacement, as many as there are, and recomputes alpha; the interval is the
-    ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles of those alphas. Units, not single
-    values, are resampled because the labels of one unit are not independent (cf. Zapf et al.
-    2016, BMC Med. Res. Methodol. 16:93). Resamples where alpha is undefined are left out.
-
-    Parameters
-    ----------
-    data : array_like, shape (annotators, units)
-        As for :func:`krippendorff_alpha_nominal`.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        NaN, NaN when alpha is undefined on every resample.
+    As :func:`bootstrap_alphas` for one question; turn the values into an interval with
+    :func:`annotate.metrics.percentile_interval`, which counts the undefined ones.
     """
-    parts = _alpha_parts(value_counts(data))
-    p = len(parts)
-    if p == 0 or n_boot < 1:
-        return math.nan, math.nan
-    rng = np.random.default_rng(random_state)
-    alphas = []
-    chunk = max(1, 4_000_000 // p)  # bounds memory at ~32 MB per chunk of weights
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        picks = rng.integers(0, p, size=(rows, p)) + p * np.arange(rows)[:, None]
-        weights = np.bincount(picks.ravel(), minlength=rows * p).reshape(rows, p)
-        alphas.append(_alpha_from_sums(weights @ parts))
-    alphas = np.concatenate(alphas)
-    alphas = alphas[np.isfinite(alphas)]
-    if not len(alphas):
-        return math.nan, math.nan
-    low, high = np.percentile(alphas, [50 * (1 - level), 50 * (1 + level)])
-    return float(low), float(high)
+    return bootstrap_alphas([data], clusters, n_boot=n_boot, random_state=random_state)[:, 0]
 
 
 def fleiss_kappa(counts: ArrayLike) -> float:
-    """Fleiss' kappa from a count table.
+    """Fleiss' kappa, generalised to units with unequal numbers of raters (Gwet 2014).
 
-    Units with fewer than 2 ratings are left out. Fleiss (1971) assumes the same number of
-    ratings per unit; where it differs, each unit's agreement P_i uses its own n_i,
-    P_i = sum_j n_ij (n_ij - 1) / (n_i (n_i - 1)), and p_j is the share of all ratings in
-    category j; with equal n_i this is exactly Fleiss' formula.
+    Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability*, 4th ed., chapter 5, "Fleiss'
+    generalized kappa", as in his R package irrCAC (``fleiss.kappa.raw``) and its Python port
+    ``irrCAC.raw.CAC.fleiss``: units with no rating are dropped; the observed agreement is the
+    mean over units with two or more ratings of ``sum_k r_ik (r_ik - 1) / (r_i (r_i - 1))``; the
+    chance agreement is ``sum_k pi_k^2`` with ``pi_k`` the mean over all rated units of the
+    share ``r_ik / r_i`` of a unit's ratings in category k (so units with one rating count
+    there). With the same number of raters for every unit this is Fleiss (1971) exactly.
 
     Parameters
     ----------
@@ -187,19 +308,30 @@ def fleiss_kappa(counts: ArrayLike) -> float:
     Returns
     -------
     float
-        NaN when undefined (no unit with 2 ratings, or one category only).
+        NaN when undefined (no unit with 2 ratings, or chance agreement 1).
 
-    >>> round(fleiss_kappa([[2, 0], [0, 2], [1, 1]]), 4)
-    0.3333
+    Examples
+    --------
+    Gwet's worked example of 4 raters and 12 units with missing ratings (irrCAC's
+    ``raw_4raters``, Krippendorff's 2011 data): P_a = 0.818, P_e = 0.239, kappa = 0.761.
+
+    >>> round(fleiss_kappa([[3, 0, 0, 0, 0], [0, 3, 1, 0, 0], [0, 0, 4, 0, 0], [0, 0, 4, 0, 0],
+    ...                     [0, 4, 0, 0, 0], [1, 1, 1, 1, 0], [0, 0, 0, 4, 0], [3, 1, 0, 0, 0],
+    ...                     [0, 4, 0, 0, 0], [0, 0, 0, 0, 3], [2, 0, 0, 0, 0], [0, 0, 1, 0, 0]]), 3)
+    0.761
     """
     c = np.asarray(counts, dtype=np.float64)
-    c = c[c.sum(axis=1) >= 2]
-    if not len(c):
+    r = c.sum(axis=1)
+    c, r = c[r > 0], r[r > 0]
+    multi = r >= 2
+    if not multi.any():
         return math.nan
-    p_e = ((c.sum(axis=0) / c.sum()) ** 2).sum()
-    if p_e >= 1.0:
+    p_a = ((c[multi] * (c[multi] - 1)).sum(axis=1) / (r[multi] * (r[multi] - 1))).mean()
+    pi = (c / r[:, None]).mean(axis=0)
+    p_e = (pi * pi).sum()
+    if p_e >= 1.0 - 1e-15:
         return math.nan
-    return float((observed_agreement(c) - p_e) / (1.0 - p_e))
+    return float((p_a - p_e) / (1.0 - p_e))
 
 
 def observed_agreement(counts: ArrayLike) -> float:
@@ -349,41 +481,80 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class Interval(_Strict):
-    """A confidence interval."""
-
-    low: float
-    high: float
-
-
-class MajorityAgreement(_Strict):
-    """One annotator against the majority label of the others."""
-
-    annotator: str
-    units: int = Field(description="units this annotator labelled where the others have a strict majority")
-    agreement: float | None = Field(description="share of those units where this annotator gave the majority label")
-
-
 class QuestionAgreement(_Strict):
-    """Agreement on one choice question, or on all of them pooled (``overall``)."""
+    """Agreement on one choice question."""
 
-    question: str = Field(description="claim, stance_<target id>, or overall")
+    question: str = Field(description="claim, or stance_<target id>")
     labels: list[str]
     units: int = Field(description="units with at least one label")
     annotators: int = Field(description="annotators with at least one label")
-    units_multi: int = Field(description="units with two or more labels: the only units any statistic uses")
-    units_single: int = Field(description="units with one label: counted here, used by no statistic")
-    observed_agreement: float | None = Field(description="mean share of agreeing label pairs per unit (Fleiss' P-bar)")
+    units_multi: int = Field(description="units with two or more labels: the only units the statistics but "
+                             "Fleiss' chance agreement use")
+    units_single: int = Field(description="units with one label: counted, used by no statistic but Fleiss' "
+                              "chance agreement")
+    articles: int = Field(description="articles with a unit of two or more labels: the clusters of the bootstrap")
     alpha: float | None = Field(description="Krippendorff's alpha, nominal")
-    alpha_ci: Interval | None = Field(description="bootstrap interval of alpha (see AgreementReport.bootstrap)")
-    fleiss_kappa: float | None
+    alpha_ci: Interval = Field(description="percentile bootstrap interval of alpha, articles resampled, "
+                               "or why there is none (see AgreementReport.bootstrap)")
+    observed_agreement: float | None = Field(description="mean share of agreeing label pairs per unit (Fleiss' P-bar)")
+    fleiss_kappa: float | None = Field(description="Fleiss' kappa generalised to unequal numbers of raters (Gwet 2014)")
     cohen_kappa: list[list[float | None]] = Field(
         description="Cohen's kappa per annotator pair, rows and columns in the order of "
         "AgreementReport.annotators; null on the diagonal, for pairs with no shared unit, "
         "and where kappa is undefined")
     cohen_units: list[list[int]] = Field(description="units each pair both labelled (diagonal: units each labelled)")
-    majority: list[MajorityAgreement]
     notes: list[str] = Field(description="why a statistic is null, and what was left out")
+
+
+class PooledAgreement(_Strict):
+    """Alpha of all choice questions together, chance taken within each question."""
+
+    method: Literal["1 - sum_q n_q D_o,q / sum_q n_q D_e,q: the per-question alphas weighted by n_q D_e,q"]
+    questions: list[str]
+    units: int = Field(description="(sentence, question) pairs with at least one label")
+    units_multi: int = Field(description="(sentence, question) pairs with two or more labels")
+    articles: int
+    alpha: float | None = Field(description="between the lowest and the highest per-question alpha, always")
+    alpha_ci: Interval
+    weights: dict[str, float] = Field(description="each question's share n_q D_e,q of the pooled alpha")
+    observed_agreement: float | None = Field(description="mean share of agreeing label pairs over (sentence, question) pairs")
+    notes: list[str]
+
+
+class ConfusionEstimate(_Strict):
+    """Dawid-Skene's estimate of how one annotator answers one question."""
+
+    labels: list[str] = Field(description="the labels given to this question by anyone, in row and column order")
+    matrix: list[list[float]] = Field(description="row: the estimated true label; column: this annotator's answer; "
+                                      "each row sums to 1 (all zeros where the annotator never met that truth)")
+
+
+class AnnotatorQuestion(_Strict):
+    """One annotator on one question."""
+
+    question: str
+    labels: int = Field(description="sentences this annotator answered")
+    majority_units: int = Field(description="of those, units where the others have a strict majority")
+    majority_agreement: float | None = Field(description="share of those units where this annotator gave the majority label")
+    gold_units: int | None = Field(description="sentences this annotator answered that have a gold label; null without --gold")
+    gold_agreement: float | None = Field(description="share of those where this annotator's label is the gold label")
+    dawid_skene: ConfusionEstimate | None = Field(description="null without --dawid-skene")
+
+
+class AnnotatorReport(_Strict):
+    """What one annotator did, and how they agree with the others (and gold)."""
+
+    annotator: str = Field(description="annotator id")
+    email: str | None = Field(description="the annotator's email where an annotation or skip names it")
+    labels: int = Field(description="accepted annotations (sentences labelled)")
+    skips: int | None = Field(description="annotations skipped, from the rejects file of `stance read`; null without --rejects")
+    median_lead_time: float | None = Field(description="median seconds per accepted annotation, as Label Studio measured")
+    lead_times: int = Field(description="accepted annotations with a lead_time")
+    majority_units: int = Field(description="units over all questions where the others have a strict majority")
+    majority_agreement: float | None = Field(description="share of those where this annotator gave the majority label")
+    gold_units: int | None
+    gold_agreement: float | None
+    questions: list[AnnotatorQuestion]
 
 
 class SpanPair(_Strict):
@@ -410,65 +581,120 @@ class SpanAgreement(_Strict):
 class Bootstrap(_Strict):
     """How the alpha intervals were drawn."""
 
-    method: Literal["percentile, units resampled with replacement"]
+    method: Literal["percentile; articles resampled with replacement, each with all its sentences and questions"]
     n_boot: int
     level: float
     random_state: int
+    min_articles: int = Field(description="the least articles an interval needs (coverage simulation, benchmarks/coverage.py)")
 
 
 class AgreementReport(_Strict):
-    """What ``stance agree`` writes (format ``stance-agreement/v1``)."""
+    """What ``stance agree`` writes (format ``stance-agreement/v2``)."""
 
-    format: Literal["stance-agreement/v1"]
-    scheme: str = Field(description="the label scheme version id of the annotations")
+    format: Literal["stance-agreement/v2"]
+    scheme: str = Field(description="the label scheme id of the annotations")
     annotations: int
     sentences: int
-    annotators: list[str]
+    articles: int
+    annotators: list[str] = Field(description="annotator ids, in the row order of every matrix")
+    emails: dict[str, str] = Field(description="annotator id -> email, where an annotation or skip names it")
     bootstrap: Bootstrap
     questions: list[QuestionAgreement] = Field(description="claim, then stance_<target id> per target")
-    overall: QuestionAgreement = Field(
-        description="all choice questions pooled: units are (sentence, question) pairs, categories "
-        "FAVOR, AGAINST, NONE (shared by all targets), CLAIM, NO_CLAIM")
+    pooled: PooledAgreement
+    per_annotator: list[AnnotatorReport] = Field(description="every annotator with an accepted annotation or a skip")
+    gold: str | None = Field(description="the gold file the annotators were compared with (--gold), or null")
+    rejects: str | None = Field(description="the rejects file the skips were counted from (--rejects), or null")
+    dawid_skene: bool = Field(description="whether per-annotator confusion matrices were estimated (--dawid-skene)")
     spans: SpanAgreement
     notes: list[str]
 
 
 def _none(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
+    return None if x is None or math.isnan(x) else float(x)
 
 
-def _question(name: str, labels: Sequence[str], codes: np.ndarray, annotators: list[str],
-              boot: Bootstrap) -> QuestionAgreement:
+def _natural(key: str) -> tuple[bool, int, str]:
+    return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
+
+
+def _clusters_with_pairs(codes: np.ndarray, articles: np.ndarray) -> int:
+    """Articles with a unit of two or more labels in ``codes``: the clusters a bootstrap can draw.
+
+    Every annotation answers every question of its sentence, so one question's table tells it for all.
+    """
+    return len(set(articles[(codes >= 0).sum(axis=0) >= 2].tolist()))
+
+
+def _alpha_interval(alpha: float, resampled: np.ndarray | None, *, level: float, clusters: int) -> Interval:
+    """The interval of alpha from its resamples, or why there is none."""
+    if clusters >= MIN_ARTICLES and math.isnan(alpha):
+        return Interval(status="undefined", low=None, high=None, clusters=clusters, resamples=0, undefined=0,
+                        note="alpha is undefined on the data itself: no interval")
+    return percentile_interval(np.zeros(0) if resampled is None and clusters >= MIN_ARTICLES else resampled,
+                               level=level, clusters=clusters, min_clusters=MIN_ARTICLES,
+                               what="articles with a unit of two or more labels")
+
+
+def _question(name: str, labels: Sequence[str], codes: np.ndarray, annotators: list[str], articles: np.ndarray,
+              resampled: np.ndarray | None, level: float) -> QuestionAgreement:
     counts = value_counts(codes, len(labels))
     per_unit = counts.sum(axis=1)
     multi, single = int((per_unit >= 2).sum()), int((per_unit == 1).sum())
     active = int((codes >= 0).any(axis=1).sum())
+    clusters = _clusters_with_pairs(codes, articles)
     kappa, shared = cohen_matrix(codes)
     notes = []
     if single:
-        notes.append(f"{single} unit{'s' * (single > 1)} with one label left out of every statistic")
+        notes.append(f"{single} unit{'s' * (single > 1)} with one label left out of every statistic but Fleiss' "
+                     "chance agreement")
+    nan = math.nan
+    observed, alpha, fleiss = nan, nan, nan
     if active < 2 or not multi:
         notes.append(f"only {active} annotator(s) answered: no statistics" if active < 2
                      else "no unit has two or more labels: no statistics")
-        nan = math.nan
-        observed, alpha, ci, fleiss = nan, nan, (nan, nan), nan
-        majority = np.full(len(annotators), nan), np.zeros(len(annotators), dtype=int)
     else:
         observed, alpha, fleiss = observed_agreement(counts), krippendorff_alpha_nominal(codes), fleiss_kappa(counts)
-        ci = bootstrap_alpha(codes, n_boot=boot.n_boot, level=boot.level, random_state=boot.random_state)
-        majority = majority_agreement(codes)
         if math.isnan(alpha):
             notes.append("alpha and Fleiss' kappa are undefined: every label given is the same")
+    ci = _alpha_interval(alpha, resampled, level=level, clusters=clusters)
+    if ci.note:
+        notes.append(f"alpha interval: {ci.note}")
     return QuestionAgreement(
         question=name, labels=list(labels), units=int((per_unit >= 1).sum()), annotators=active,
-        units_multi=multi, units_single=single, observed_agreement=_none(observed), alpha=_none(alpha),
-        alpha_ci=None if math.isnan(ci[0]) else Interval(low=ci[0], high=ci[1]),
-        fleiss_kappa=_none(fleiss),
-        cohen_kappa=[[_none(k) for k in row] for row in kappa], cohen_units=shared.tolist(),
-        majority=[MajorityAgreement(annotator=a, units=int(n), agreement=_none(g))
-                  for a, g, n in zip(annotators, *majority)],
-        notes=notes,
-    )
+        units_multi=multi, units_single=single, articles=clusters, alpha=_none(alpha), alpha_ci=ci,
+        observed_agreement=_none(observed), fleiss_kappa=_none(fleiss),
+        cohen_kappa=[[_none(k) for k in row] for row in kappa], cohen_units=shared.tolist(), notes=notes)
+
+
+def _pooled(names: list[str], codes: dict[str, np.ndarray], articles: np.ndarray, resampled: np.ndarray | None,
+            questions: list[QuestionAgreement], level: float) -> PooledAgreement:
+    datas = [codes[n] for n in names]
+    counts = [value_counts(codes[n]) for n in names]
+    per_unit = np.concatenate([c.sum(axis=1) for c in counts]) if counts else np.zeros(0)
+    alpha = pooled_alpha_nominal(datas) if datas else math.nan
+    multi = int((per_unit >= 2).sum())
+    observed = math.nan
+    if multi:
+        shares = []
+        for c in counts:
+            m = c.sum(axis=1)
+            keep = m >= 2
+            shares.append((c[keep] * (c[keep] - 1)).sum(axis=1) / (m[keep] * (m[keep] - 1)))
+        observed = float(np.concatenate(shares).mean())
+    clusters = _clusters_with_pairs(datas[0], articles) if datas else 0
+    ci = _alpha_interval(alpha, resampled, level=level, clusters=clusters)
+    defined = [q.alpha for q in questions if q.alpha is not None]
+    notes = [f"chance agreement is taken within each question: pooled alpha is the per-question alphas' mean weighted "
+             f"by n_q D_e,q, so it lies between the lowest ({min(defined):.3f}) and the highest "
+             f"({max(defined):.3f})" if defined else "no question has a defined alpha: no pooled alpha"]
+    if ci.note:
+        notes.append(f"alpha interval: {ci.note}")
+    weights = pooled_weights(datas) if datas else np.zeros(0)
+    return PooledAgreement(
+        method="1 - sum_q n_q D_o,q / sum_q n_q D_e,q: the per-question alphas weighted by n_q D_e,q",
+        questions=names, units=int((per_unit >= 1).sum()), units_multi=multi, articles=clusters, alpha=_none(alpha),
+        alpha_ci=ci, weights={n: float(w) for n, w in zip(names, weights)}, observed_agreement=_none(observed),
+        notes=notes)
 
 
 def _spans(spans: dict[str, dict[str, list[Span3]]], annotators: list[str]) -> SpanAgreement:
@@ -490,18 +716,121 @@ def _spans(spans: dict[str, dict[str, list[Span3]]], annotators: list[str]) -> S
                          exact_f1=exact, overlap_f1=overlap, pairs=pairs, notes=notes)
 
 
-def _natural(key: str) -> tuple[bool, int, str]:
-    return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
+def _gold_codes(gold: Iterable[Gold], scheme: Scheme, names: list[str], sentences: list[str],
+                notes: list[str]) -> dict[str, np.ndarray]:
+    col = {s: j for j, s in enumerate(sentences)}
+    out = {n: np.full(len(sentences), -1, dtype=np.int64) for n in names}
+    rows = matched = 0
+    for number, row in enumerate(gold, 1):
+        rows += 1
+        if row.scheme != scheme.id:
+            raise InputError(f"gold row of scheme {row.scheme!r}, not {scheme.id!r}", where=f"row {number} "
+                             f"(sentence {row.sentence_id})", fix="give the gold file adjudicated from these annotations")
+        j = col.get(row.sentence_id)
+        if j is None:
+            continue
+        matched += 1
+        if row.claim is not None:
+            out["claim"][j] = CLAIM_LABELS.index(row.claim)
+        for target, label in row.stance.items():
+            name = scheme.stance_control(target)
+            if name in out:
+                out[name][j] = STANCE_LABELS.index(label)
+    notes.append(f"gold: {rows:,} rows read, {matched:,} of them sentences of these annotations "
+                 "(gold adjudicated from these same annotators agrees with them by construction: read it as a check, "
+                 "not as accuracy)")
+    return out
 
 
-def agreement_report(annotations: Iterable[Annotation], scheme: Scheme, *, n_boot: int = 1000,
-                     level: float = 0.95, random_state: int = 0) -> AgreementReport:
-    """Agreement per question and overall, from one record per (sentence, annotator).
+def _share(agree: np.ndarray, units: np.ndarray) -> tuple[int, float | None]:
+    total = int(units.sum())
+    return total, (float((agree * units).sum() / total) if total else None)
 
-    The unit of a choice question is the sentence; ``overall`` pools all choice questions, its
-    units being (sentence, question) pairs and its categories the stance labels (shared by all
-    targets) and the claim labels. Every alpha interval uses a fresh generator seeded with
-    ``random_state``, so each question's interval is reproducible on its own.
+
+def _per_annotator(records: dict[tuple[str, str], Annotation], annotators: list[str], names: list[str],
+                   codes: dict[str, np.ndarray], gold: dict[str, np.ndarray] | None,
+                   skips: dict[str, int] | None, emails: dict[str, str], sentences: list[str],
+                   dawid: bool, labels_of: dict[str, tuple[str, ...]]) -> list[AnnotatorReport]:
+    lead: dict[str, list[float]] = {}
+    for (_, a), ann in records.items():
+        if ann.lead_time is not None:
+            lead.setdefault(a, []).append(float(ann.lead_time))
+    majority = {n: majority_agreement(codes[n]) for n in names}
+    estimates: dict[str, dict[str, ConfusionEstimate]] = {}
+    if dawid:
+        for n in names:
+            rows = [(sentences[j], annotators[i], labels_of[n][codes[n][i, j]])
+                    for i, j in zip(*np.nonzero(codes[n] >= 0))]
+            if not rows:
+                continue
+            fitted = dawid_skene(*zip(*rows))
+            order = [label for label in labels_of[n] if label in set(fitted.labels.tolist())]
+            index = [fitted.labels.tolist().index(label) for label in order]
+            for w, worker in enumerate(fitted.workers.tolist()):
+                errors = fitted.errors[w][np.ix_(index, index)]  # [answer, truth]
+                estimates.setdefault(worker, {})[n] = ConfusionEstimate(labels=order, matrix=errors.T.tolist())
+    out = []
+    everyone = annotators + sorted(set(skips or {}) - set(annotators), key=_natural)
+    for a in everyone:
+        i = annotators.index(a) if a in annotators else None
+        questions = []
+        m_agree, m_units, g_hits, g_units = [], [], 0, 0
+        for n in names:
+            mine = codes[n][i] if i is not None else np.full(len(sentences), -1)
+            agree, units = (majority[n][0][i], majority[n][1][i]) if i is not None else (math.nan, 0)
+            m_agree.append(0.0 if math.isnan(agree) else agree)
+            m_units.append(units)
+            gu = ga = None
+            if gold is not None:
+                both = (mine >= 0) & (gold[n] >= 0)
+                gu = int(both.sum())
+                hits = int((mine[both] == gold[n][both]).sum())
+                ga = hits / gu if gu else None
+                g_hits, g_units = g_hits + hits, g_units + gu
+            questions.append(AnnotatorQuestion(
+                question=n, labels=int((mine >= 0).sum()), majority_units=int(units), majority_agreement=_none(agree),
+                gold_units=gu, gold_agreement=ga, dawid_skene=estimates.get(a, {}).get(n) if dawid else None))
+        total, share = _share(np.array(m_agree), np.array(m_units))
+        times = lead.get(a, [])
+        out.append(AnnotatorReport(
+            annotator=a, email=emails.get(a), labels=sum(1 for (_, who) in records if who == a),
+            skips=None if skips is None else skips.get(a, 0),
+            median_lead_time=float(np.median(times)) if times else None, lead_times=len(times),
+            majority_units=total, majority_agreement=share,
+            gold_units=None if gold is None else g_units,
+            gold_agreement=(g_hits / g_units if g_units else None) if gold is not None else None,
+            questions=questions))
+    return out
+
+
+def agreement_report(
+    annotations: Iterable[Annotation],
+    scheme: Scheme,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    random_state: int = 0,
+    gold: Iterable[Gold] | None = None,
+    skips: Iterable[RejectedAnnotation] | None = None,
+    dawid_skene: bool = False,
+    gold_source: str | None = None,
+    rejects_source: str | None = None,
+) -> AgreementReport:
+    """Agreement per question, pooled, and per annotator, from one record per (sentence, annotator).
+
+    The unit of a choice question is the sentence. Every interval comes from the same
+    ``n_boot`` resamples of whole articles (each with all its sentences and all their questions),
+    drawn with a generator seeded with ``random_state``; an interval needs :data:`MIN_ARTICLES`
+    articles with a unit of two or more labels.
+
+    Parameters
+    ----------
+    gold : iterable of Gold, optional
+        Gold rows to compare every annotator with.
+    skips : iterable of RejectedAnnotation, optional
+        The rejects file of ``stance read``: its ``skipped`` lines are counted per annotator.
+    dawid_skene : bool
+        Estimate every annotator's confusion matrix per question (Dawid and Skene 1979).
 
     Raises
     ------
@@ -511,11 +840,12 @@ def agreement_report(annotations: Iterable[Annotation], scheme: Scheme, *, n_boo
     """
     targets = scheme.target_ids
     records: dict[tuple[str, str], Annotation] = {}
+    emails: dict[str, str] = {}
     for ann in annotations:
         key = (ann.sentence_id, ann.annotator.id)
         where = f"annotation {ann.annotation_id} (sentence {ann.sentence_id}, annotator {ann.annotator.id})"
-        if ann.scheme != scheme.scheme:
-            raise InputError(f"labelled with scheme {ann.scheme!r}, not {scheme.scheme!r}", where=where,
+        if ann.scheme != scheme.id:
+            raise InputError(f"labelled with scheme {ann.scheme!r}, not {scheme.id!r}", where=where,
                              fix="pass the scheme the annotations were made with (--scheme)")
         if set(ann.stance) != set(targets):
             raise InputError(
@@ -528,10 +858,32 @@ def agreement_report(annotations: Iterable[Annotation], scheme: Scheme, *, n_boo
                 fix="keep one answer per annotator and sentence: delete the duplicate task or "
                 "annotation in Label Studio and read the export again")
         records[key] = ann
+        if ann.annotator.email:
+            emails.setdefault(ann.annotator.id, ann.annotator.email)
+    skip_counts: dict[str, int] | None = None
+    notes = ["units with a single label are counted (units_single) and left out of every statistic but Fleiss' "
+             "chance agreement"]
+    if skips is not None:
+        skip_counts = {}
+        nameless = 0
+        for reject in skips:
+            if reject.fate != "skipped":
+                continue
+            if reject.annotator is None:
+                nameless += 1
+                continue
+            skip_counts[reject.annotator.id] = skip_counts.get(reject.annotator.id, 0) + 1
+            if reject.annotator.email:
+                emails.setdefault(reject.annotator.id, reject.annotator.email)
+        notes.append(f"skips: {sum(skip_counts.values()):,} skipped annotations counted from the rejects file"
+                     + (f", {nameless:,} more that name no annotator" if nameless else ""))
     sentences = sorted({s for s, _ in records}, key=_natural)
     annotators = sorted({a for _, a in records}, key=_natural)
     row, col = {a: i for i, a in enumerate(annotators)}, {s: j for j, s in enumerate(sentences)}
+    article_of = {s: ann.article_id for (s, _), ann in records.items()}
+    articles = np.array([article_of[s] for s in sentences], dtype=object)
     names = ["claim", *(scheme.stance_control(t) for t in targets)]
+    labels_of = {n: CLAIM_LABELS if n == "claim" else STANCE_LABELS for n in names}
     codes = {name: np.full((len(annotators), len(sentences)), -1, dtype=np.int64) for name in names}
     spans: dict[str, dict[str, list[Span3]]] = {s: {} for s in sentences}
     for (s, a), ann in records.items():
@@ -541,68 +893,205 @@ def agreement_report(annotations: Iterable[Annotation], scheme: Scheme, *, n_boo
             codes[scheme.stance_control(t)][i, j] = STANCE_LABELS.index(ann.stance[t])
         spans[s][a] = [(span.start, span.end, span.label) for span in ann.spans]
 
-    boot = Bootstrap(method="percentile, units resampled with replacement", n_boot=n_boot, level=level,
-                     random_state=random_state)
-    questions = [_question(n, CLAIM_LABELS if n == "claim" else STANCE_LABELS, codes[n], annotators, boot)
-                 for n in names]
-    # Stance codes 0-2 are shared by all targets; claim codes move to 3-4.
-    claim = codes["claim"]
-    pooled = np.hstack([*(codes[n] for n in names[1:]), np.where(claim >= 0, claim + len(STANCE_LABELS), -1)])
-    overall = _question("overall", STANCE_LABELS + CLAIM_LABELS, pooled, annotators, boot)
-    notes = ["units with a single label are counted (units_single) and left out of every statistic"]
+    boot = Bootstrap(method="percentile; articles resampled with replacement, each with all its sentences and questions",
+                     n_boot=n_boot, level=level, random_state=random_state, min_articles=MIN_ARTICLES)
+    clusters = _clusters_with_pairs(codes["claim"], articles)
+    resampled = None
+    if sentences and n_boot > 0 and clusters >= MIN_ARTICLES:
+        resampled = bootstrap_alphas([codes[n] for n in names], articles.astype(str), n_boot=n_boot,
+                                     random_state=random_state)
+    questions = [_question(n, labels_of[n], codes[n], annotators, articles,
+                           None if resampled is None else resampled[:, q], level) for q, n in enumerate(names)]
+    pooled = _pooled(names, codes, articles, None if resampled is None else resampled[:, -1], questions, level)
+    gold_codes = None if gold is None else _gold_codes(gold, scheme, names, sentences, notes)
+    per_annotator = _per_annotator(records, annotators, names, codes, gold_codes, skip_counts, emails, sentences,
+                                   dawid_skene, labels_of)
     if len(annotators) < 2:
         notes.append(f"{len(annotators)} annotator(s): agreement needs two or more")
-    return AgreementReport(format=FORMAT, scheme=scheme.scheme, annotations=len(records),
-                           sentences=len(sentences), annotators=annotators, bootstrap=boot,
-                           questions=questions, overall=overall, spans=_spans(spans, annotators), notes=notes)
+    if dawid_skene:
+        notes.append("Dawid-Skene: each annotator's confusion matrix per question, fitted by EM over that question's "
+                     "answers (annotate.gold.dawid_skene); with few annotators or units it is a rough estimate")
+    return AgreementReport(
+        format=FORMAT, scheme=scheme.id, annotations=len(records), sentences=len(sentences),
+        articles=len(set(articles.tolist())), annotators=annotators, emails=dict(sorted(emails.items())),
+        bootstrap=boot, questions=questions, pooled=pooled, per_annotator=per_annotator,
+        gold=gold_source if gold is not None else None, rejects=rejects_source if skips is not None else None,
+        dawid_skene=dawid_skene, spans=_spans(spans, annotators), notes=notes)
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
+def read_rejects(path: str | os.PathLike[str]) -> Iterator[RejectedAnnotation]:
+    """The lines of a rejects file of ``stance read`` (JSON lines), validated one by one."""
+    path = Path(path)
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such rejects file", path=path,
+                         fix="give the rejects file `stance read` wrote (--rejects, or OUTPUT.rejects.jsonl)") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield RejectedAnnotation.model_validate_json(line)
+            except ValidationError as exc:
+                raise InputError(validation_problem(exc), path=path, where=f"line {number}",
+                                 fix="rejects files are written by `stance read`, one record per line") from None
+
+
+# --- Markdown and the plot ---------------------------------------------------------------------
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:  # pragma: no mutate block
     return "—" if x is None else f"{x:.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:  # pragma: no mutate block
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
     return lines + ["| " + " | ".join(r) + " |" for r in rows] + [""]
 
 
-def report_markdown(report: AgreementReport) -> str:
-    """The report as Markdown: a table of the questions, Cohen's kappa per pair, majority, spans, notes."""
-    qs = [*report.questions, report.overall]
+def annotator_name(report: AgreementReport, annotator: str) -> str:  # pragma: no mutate block
+    """The annotator's email where known, else ``annotator <id>``."""
+    email = report.emails.get(annotator)
+    return email if email else f"annotator {annotator}"
+
+
+def _ci_cell(ci: Interval) -> str:  # pragma: no mutate block
+    return ci.describe().replace(" to ", " – ")
+
+
+def report_markdown(report: AgreementReport, *, image: str | None = None) -> str:  # pragma: no mutate block
+    """The report as Markdown: alpha per question first, then pooled, per annotator, Cohen's kappa, spans, notes."""
     b = report.bootstrap
+    names = {a: annotator_name(report, a) for a in report.annotators}
     out = [f"# Agreement ({report.scheme})", "",
-           f"{report.annotations} annotations of {report.sentences} sentences by {len(report.annotators)} "
-           f"annotators ({', '.join(report.annotators) or 'none'}). Alpha is Krippendorff's alpha (nominal), with "
-           f"a {b.level:.0%} bootstrap interval ({b.method}; {b.n_boot} resamples, seed {b.random_state}). "
-           "Overall pools every choice question: its units are (sentence, question) pairs. Units with one "
-           "label are counted and left out of every statistic.", ""]
+           f"{report.annotations} annotations of {report.sentences} sentences from {report.articles} articles by "
+           f"{len(report.annotators)} annotators ({', '.join(names.values()) or 'none'}). Alpha is Krippendorff's "
+           f"alpha (nominal), with a {b.level:.0%} bootstrap interval ({b.method}; {b.n_boot} resamples, seed "
+           f"{b.random_state}; an interval needs {b.min_articles} articles). Units with one label are counted and "
+           "left out of every statistic but Fleiss' chance agreement.", ""]
     out += _table(
-        ["question", "units", "annotators", "2+ labels", "1 label", "observed", "alpha", f"alpha {b.level:.0%} CI",
-         "Fleiss kappa"],
-        [[f"**{q.question}**" if q is report.overall else q.question, str(q.units), str(q.annotators),
-          str(q.units_multi), str(q.units_single), _fmt(q.observed_agreement), _fmt(q.alpha),
-          "—" if q.alpha_ci is None else f"{q.alpha_ci.low:.3f} – {q.alpha_ci.high:.3f}", _fmt(q.fleiss_kappa)]
-         for q in qs])
+        ["question", "alpha", f"alpha {b.level:.0%} interval", "units", "2+ labels", "1 label", "articles",
+         "observed", "Fleiss kappa"],
+        [[q.question, _fmt(q.alpha), _ci_cell(q.alpha_ci), str(q.units), str(q.units_multi), str(q.units_single),
+          str(q.articles), _fmt(q.observed_agreement), _fmt(q.fleiss_kappa)] for q in report.questions]
+        + [[f"*pooled* ({len(report.pooled.questions)} questions)", _fmt(report.pooled.alpha),
+            _ci_cell(report.pooled.alpha_ci), str(report.pooled.units), str(report.pooled.units_multi), "",
+            str(report.pooled.articles), _fmt(report.pooled.observed_agreement), ""]])
+    p = report.pooled
+    out += ["*Pooled* is not a separate measurement: it is the per-question alphas' mean, each weighted by its "
+            "share of the expected disagreement (n_q D_e,q: " + ", ".join(f"{q} {w:.2f}" for q, w in p.weights.items())
+            + "), so it always lies between the lowest and the highest per-question alpha. Chance agreement is "
+            "taken within each question, whose labels never meet another question's in one unit.", ""]
+    if image:
+        out += [f"![alpha per question and agreement per annotator]({image})", ""]
+    out += ["## Per annotator", ""]
+    gold = report.gold is not None
+    header = ["annotator", "labels", "skips", "median lead time (s)", "with the others' majority"]
+    header += ["with gold"] if gold else []
+    rows = []
+    for a in report.per_annotator:
+        cells = [annotator_name(report, a.annotator), str(a.labels), "—" if a.skips is None else str(a.skips),
+                 _fmt(a.median_lead_time, 1), f"{_fmt(a.majority_agreement)} ({a.majority_units})"]
+        if gold:
+            cells.append(f"{_fmt(a.gold_agreement)} ({a.gold_units})")
+        rows.append(cells)
+    out += _table(header, rows)
+    out += ["Agreement cells: share of agreement (units compared). The others' majority counts the units where "
+            "the other annotators have a strict majority." + (f" Gold: `{report.gold}`." if gold else "")
+            + (f" Skips from `{report.rejects}`." if report.rejects else " Skips: give `--rejects` (the rejects "
+               "file of `stance read`) to count them."), ""]
+    out += ["### Per question", ""]
+    out += _table(["annotator"] + [q.question for q in report.questions], [
+        [annotator_name(report, a.annotator)] + [
+            f"{_fmt(q.majority_agreement)} ({q.majority_units})"
+            + (f"; gold {_fmt(q.gold_agreement)} ({q.gold_units})" if gold else "") for q in a.questions]
+        for a in report.per_annotator])
+    if report.dawid_skene:
+        out += ["### Dawid-Skene confusion matrices", "",
+                "Each annotator's estimated probability of answering a label (columns) when the truth is a label "
+                "(rows).", ""]
+        for a in report.per_annotator:
+            for q in a.questions:
+                if q.dawid_skene is None:
+                    continue
+                ds = q.dawid_skene
+                out += [f"**{annotator_name(report, a.annotator)}, {q.question}**", ""]
+                out += _table(["truth \\ answer", *ds.labels],
+                              [[label, *(f"{x:.2f}" for x in r)] for label, r in zip(ds.labels, ds.matrix)])
     out += ["## Cohen's kappa per annotator pair", "", "Each cell: kappa (units both labelled).", ""]
-    for q in qs:
+    for q in report.questions:
         out += [f"### {q.question}", ""]
-        out += _table([""] + report.annotators, [
-            [a] + ["" if i == j else f"{_fmt(q.cohen_kappa[i][j])} ({q.cohen_units[i][j]})"
-                   for j in range(len(report.annotators))]
+        out += _table([""] + list(names.values()), [
+            [names[a]] + ["" if i == j else f"{_fmt(q.cohen_kappa[i][j])} ({q.cohen_units[i][j]})"
+                          for j in range(len(report.annotators))]
             for i, a in enumerate(report.annotators)])
-    out += ["## Agreement with the others' majority", "",
-            "Each cell: share of agreement (units where the others have a strict majority).", ""]
-    out += _table(["annotator"] + [q.question for q in qs], [
-        [a] + [f"{_fmt(q.majority[i].agreement)} ({q.majority[i].units})" for q in qs]
-        for i, a in enumerate(report.annotators)])
     sp = report.spans
     out += ["## Spans", "", f"Pairwise F1 over {sp.units_multi} sentences with two or more annotators "
             f"({sp.units_single} with one are left out): exact (same start, end and label) "
             "and overlap (overlapping, same label).", ""]
     out += _table(["pair", "sentences", "spans", "exact F1", "overlap F1"],
-                  [[f"{p.annotators[0]} – {p.annotators[1]}", str(p.units), f"{p.spans[0]} / {p.spans[1]}",
-                    _fmt(p.exact_f1), _fmt(p.overlap_f1)] for p in sp.pairs]
+                  [[f"{names.get(p.annotators[0], p.annotators[0])} – {names.get(p.annotators[1], p.annotators[1])}",
+                    str(p.units), f"{p.spans[0]} / {p.spans[1]}", _fmt(p.exact_f1), _fmt(p.overlap_f1)]
+                   for p in sp.pairs]
                   + [["**all pairs**", "", "", _fmt(sp.exact_f1), _fmt(sp.overlap_f1)]])
-    notes = report.notes + [f"{q.question}: {n}" for q in qs for n in q.notes] + [f"spans: {n}" for n in sp.notes]
+    notes = (report.notes + [f"{q.question}: {n}" for q in report.questions for n in q.notes]
+             + [f"pooled: {n}" for n in report.pooled.notes] + [f"spans: {n}" for n in sp.notes])
     out += ["## Notes", "", *(f"- {n}" for n in notes)]
     return "\n".join(out) + "\n"
+
+
+def plot_agreement(report: AgreementReport) -> bytes:  # pragma: no mutate block
+    """PNG: alpha per question (and pooled) with its interval; each annotator's agreement with the
+    others' majority (and with gold, where given)."""
+    from matplotlib.figure import Figure  # the Agg canvas, no display, no global state
+
+    qs = [*report.questions]
+    fig = Figure(figsize=(max(8.0, 1.2 * (len(qs) + 1) + 1.0 * len(report.per_annotator) + 3), 4.2),
+                 layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[len(qs) + 1, max(len(report.per_annotator), 1) + 1])
+    items = [(q.question, q.alpha, q.alpha_ci) for q in qs] + [("pooled", report.pooled.alpha, report.pooled.alpha_ci)]
+    for x, (name, alpha, ci) in enumerate(items):
+        if alpha is None:
+            left.annotate("undefined", (x, 0), ha="center", fontsize=7, color="grey")
+            continue
+        colour = "tab:blue" if name != "pooled" else "black"
+        if ci.status == "interval":
+            left.errorbar([x], [alpha], yerr=[[alpha - ci.low], [ci.high - alpha]], fmt="o", color=colour, capsize=4)
+        else:
+            left.plot([x], [alpha], "o", color=colour, markerfacecolor="white")
+            left.annotate(ci.describe().replace(": ", ":\n"), (x, alpha), xytext=(0, -22), textcoords="offset points",
+                          ha="center", fontsize=6, color="grey")
+    left.axhline(0, color="grey", linewidth=0.6)
+    left.axhline(0.667, color="tab:orange", linewidth=0.6, linestyle="--")
+    left.axhline(0.8, color="tab:green", linewidth=0.6, linestyle="--")
+    left.set_xticks(range(len(items)), [i[0] for i in items], rotation=20, ha="right", fontsize=8)
+    left.set_ylim(min([-0.2, *(i[1] for i in items if i[1] is not None)]) - 0.05, 1.05)
+    left.set_ylabel("Krippendorff's alpha")
+    left.set_title(f"alpha with {report.bootstrap.level:.0%} intervals (filled: an interval; hollow: none)\n"
+                   "dashed: 0.667 and 0.8, Krippendorff's thresholds", fontsize=8)
+    people = report.per_annotator
+    xs = np.arange(len(people))
+    has_gold = report.gold is not None
+    width = 0.38 if has_gold else 0.6
+    majority = [a.majority_agreement if a.majority_agreement is not None else 0.0 for a in people]
+    right.bar(xs - (width / 2 if has_gold else 0), majority, width, label="with the others' majority", color="tab:blue")
+    if has_gold:
+        right.bar(xs + width / 2, [a.gold_agreement or 0.0 for a in people], width, label="with gold", color="tab:green")
+    for x, a in zip(xs, people):
+        if a.majority_agreement is None:
+            right.annotate("none", (x, 0.02), ha="center", fontsize=7, color="grey")
+    right.set_xticks(xs, [annotator_name(report, a.annotator) for a in people], rotation=20, ha="right", fontsize=8)
+    right.set_ylim(0, 1.05)
+    right.set_ylabel("share of labels agreeing")
+    right.set_title("per annotator, all questions", fontsize=8)
+    right.legend(fontsize=7, loc="lower right")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def report_json(report: AgreementReport) -> str:  # pragma: no mutate block
+    """The report as the JSON text ``stance agree -o`` writes."""
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+

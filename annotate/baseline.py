@@ -4,19 +4,23 @@
 written by :func:`save_model` and read back by :func:`load_model` (skops, never pickle).
 
 The questions are those of the labeling config: ``claim`` and ``stance_<target id>``. Every
-question is a text classifier over TF-IDF word 1-3 grams and character 2-5 grams (``char_wb``),
-the features of the strongest SemEval-2016 Task 6 system (a linear SVM per target, F_avg
-68.98). Stance is learnt either by one model per target (*per-target*) or by one model for all
-targets whose features are the text's, shared, plus a copy of them for the row's own target
-(*target-aware*; Daumé III 2007, "Frustratingly easy domain adaptation"): a target learns from
-the others through the shared copy and keeps its own words through its copy.
+question is a linear SVM over features of the text, chosen among named feature sets
+(:mod:`annotate.features`): TF-IDF word 1-3 grams and character 2-5 grams (``char_wb``, the
+features of the strongest SemEval-2016 Task 6 system, F_avg 68.98), hashtags read as the words
+they join, and sentiment figures from the VADER lexicon. Stance is one model for all targets
+whose features are the text's, shared, plus a copy of them for the row's own target
+(Daumé III 2007, "Frustratingly easy domain adaptation"), read in one of three ways
+(:class:`TargetSVM`): *target-aware*, one SVM over the shared features and the copies (a target
+learns from the others through the shared copy and keeps its own words through its copy);
+*per-target*, one SVM per target over the shared features of that target's rows; or
+*ensemble*, the sum of the two's scores.
 
 Everything is chosen by grouped cross-validation on the training rows alone (folds never split
-an article): the stance mode, the SVM's ``C`` and ``class_weight``, by the pooled out-of-fold
-F_avg for stance and the macro F1 for claim. The chosen configuration is refitted on all rows
-and its probabilities calibrated by temperature scaling on the same grouped folds
-(``CalibratedClassifierCV(ensemble=False)``); temperature scaling divides the SVM's scores by
-one number, so the labels it predicts are the SVM's and the probabilities become usable scores.
+an article): the feature sets, the stance mode, the SVM's ``C`` and ``class_weight``, by the
+pooled out-of-fold F_avg for stance and the macro F1 for claim. The chosen configuration is
+refitted on all rows and its probabilities calibrated by temperature scaling on the same grouped
+folds (``CalibratedClassifierCV(ensemble=False)``); temperature scaling divides the SVM's scores
+by one number, so the labels it predicts are the SVM's and the probabilities become usable scores.
 
 Small data falls back, and says so in ``notes_`` (and the model card): fewer than two articles
 means no cross-validation (the default configuration is taken); a class missing from the
@@ -36,110 +40,178 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
-from .evaluate import confusion_matrix, f_avg, macro_f1
+from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, TargetAugmenter, check_feature_sets,
+                       hashtags_of, remember_hashtags, text_features)
+from .metrics import confusion_matrix, f_avg, macro_f1
 from .labeling import CLAIM_CONTROL
-from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, SCHEME_VERSION, STANCE_LABELS, Scheme
+from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
 
-MODEL_FORMAT = "stance-model/v1"
-StanceMode = Literal["per-target", "target-aware"]
+__all__ = ["MODEL_FORMAT", "CompactTfidfVectorizer", "StanceBaseline", "TargetAugmenter", "TargetSVM",
+           "check_rows", "rows_sha256", "text_features", "train"]
+
+MODEL_FORMAT = "stance-model/v2"
+StanceMode = Literal["per-target", "target-aware", "ensemble"]
+STANCE_MODES: tuple[str, ...] = ("per-target", "target-aware", "ensemble")
 _STANCE = "stance_"
-_TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one target-aware stance model
+_TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one stance model (every mode reads TargetAugmenter's output)
 
 
 # --- estimators ------------------------------------------------------------------------------
 
 
-class CompactTfidfVectorizer(TfidfVectorizer):
-    """``TfidfVectorizer`` whose fitted vocabulary is kept as one JSON string when saved.
-
-    skops writes a dict entry by entry (four JSON fields per n-gram), which made a model of 21
-    sentences 21 MB; the terms in index order as one string take a few hundred KB. Fitting,
-    transforming and parameters are ``TfidfVectorizer``'s.
-    """
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())  # a copy: the estimator's own __dict__ must keep its vocabulary
-        vocabulary = state.pop("vocabulary_", None)
-        if vocabulary is not None:
-            terms = [""] * len(vocabulary)
-            for term, index in vocabulary.items():
-                terms[index] = term
-            state["vocabulary_terms_"] = json.dumps(terms, ensure_ascii=False)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        state = dict(state)
-        terms = state.pop("vocabulary_terms_", None)
-        if terms is not None:
-            state["vocabulary_"] = {term: index for index, term in enumerate(json.loads(terms))}
-        super().__setstate__(state)
-
-
-def text_features(*, word_ngrams: tuple[int, int] = (1, 3), char_ngrams: tuple[int, int] = (2, 5)) -> FeatureUnion:
-    """TF-IDF word n-grams and character n-grams inside word boundaries, sublinear tf, lowercased."""
-    return FeatureUnion([
-        ("word", CompactTfidfVectorizer(analyzer="word", ngram_range=word_ngrams, sublinear_tf=True)),
-        ("char", CompactTfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True)),
-    ])
-
-
-class TargetAugmenter(TransformerMixin, BaseEstimator):
-    """Text features shared by all targets plus a copy for the row's own target.
-
-    ``X`` has two columns, target id and text. The output is ``[F, F * (target == t1), ...,
-    F * (target == tk)]`` where ``F`` is ``features`` on the text: a linear model on it learns
-    weights shared by all targets and, on top, each target's own. A target not seen in ``fit``
-    gets the shared block only.
-
-    Parameters
-    ----------
-    features : transformer, default=None
-        Text features; :func:`text_features` when None.
-    targets : tuple of str, default=()
-        The targets that get a copy; those in the training data when empty.
-    """
-
-    def __init__(self, features: Any = None, targets: tuple[str, ...] = ()) -> None:
-        self.features = features
-        self.targets = targets
-
-    def fit(self, X: Any, y: Any = None) -> TargetAugmenter:
-        X = np.asarray(X, dtype=object)
-        self.features_ = clone(self.features if self.features is not None else text_features()).fit(list(X[:, 1]))
-        self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
-        self.n_features_in_ = 2
-        return self
-
-    def transform(self, X: Any) -> sp.csr_matrix:
-        check_is_fitted(self)
-        X = np.asarray(X, dtype=object)
-        shared = sp.csr_matrix(self.features_.transform(list(X[:, 1])))
-        blocks = [shared]
-        for target in self.targets_:
-            blocks.append(sp.diags((X[:, 0] == target).astype(np.float64)) @ shared)
-        return sp.hstack(blocks, format="csr")
-
-
 def _svm(C: float, class_weight: str | None, random_state: int) -> LinearSVC:
-    return LinearSVC(C=C, class_weight=class_weight, random_state=random_state, max_iter=5000)
+    # tol 1e-3, not liblinear's 1e-4: a quarter less time, and the same labels on SemEval-2016's folds
+    return LinearSVC(C=C, class_weight=class_weight, tol=1e-3, random_state=random_state, max_iter=5000)
 
 
 def _pairs(texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
     X = np.empty((len(texts), 2), dtype=object)
     X[:, 0], X[:, 1] = list(targets), list(texts)
     return X
+
+
+class TargetSVM(ClassifierMixin, BaseEstimator):
+    """Linear SVMs over the output of :class:`~annotate.features.TargetAugmenter`.
+
+    ``X`` is ``[F, F * (target == t1), ..., F * (target == tk)]``: ``k + 1`` blocks of equal
+    width, a row's features in the shared block and in its own target's copy. ``mode`` says
+    which SVMs score the rows:
+
+    ``target-aware``
+        One SVM over all blocks: weights shared by the targets plus each target's own.
+    ``per-target``
+        One SVM per target over the shared block of that target's rows (a target whose rows
+        have one label gets that label, a target without rows scores 0). A row's target is the
+        copy that holds its features; a row with no features at all scores 0.
+    ``ensemble``
+        Both, their scores summed.
+
+    Parameters
+    ----------
+    mode : {"target-aware", "per-target", "ensemble"}
+    n_targets : int
+        ``k``, the number of target copies in ``X``.
+    C : float
+    class_weight : {None, "balanced"}
+        As ``LinearSVC``'s; "balanced" weighs each per-target SVM by its own rows' labels.
+    random_state : int
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+    shared_ : LinearSVC or None
+        The target-aware SVM.
+    per_target_ : list of LinearSVC or None
+        The per-target SVMs, in target order (None: the target had fewer than two labels).
+    constant_ : list of int
+        Per target, the index in ``classes_`` of its one training label (-1: none, or several).
+    """
+
+    def __init__(self, mode: StanceMode = "target-aware", n_targets: int = 1, C: float = 0.3,
+                 class_weight: str | None = "balanced", random_state: int = 0) -> None:
+        self.mode = mode
+        self.n_targets = n_targets
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _width(self, X: sp.csr_matrix) -> int:
+        blocks = self.n_targets + 1
+        if X.shape[1] % blocks:
+            raise ValueError(f"X has {X.shape[1]} columns, not a multiple of n_targets + 1 = {blocks}: "
+                             "TargetSVM reads TargetAugmenter's output")
+        return X.shape[1] // blocks
+
+    def _row_targets(self, X: sp.csr_matrix, width: int) -> np.ndarray:
+        """Each row's target index (the copy holding its features), -1 for a row with none."""
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        block = X.indices // width
+        found = np.full(X.shape[0], -1, dtype=np.int64)
+        copy = block > 0
+        found[rows[copy]] = block[copy] - 1
+        return found
+
+    def fit(self, X: Any, y: Any) -> TargetSVM:
+        if self.mode not in STANCE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(STANCE_MODES)}, not {self.mode!r}")
+        X = sp.csr_matrix(X)
+        y = np.asarray(y)
+        width = self._width(X)
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = X.shape[1]
+        self.shared_ = None
+        self.per_target_: list[LinearSVC | None] = []
+        self.constant_: list[int] = []
+        if self.mode in ("target-aware", "ensemble"):
+            self.shared_ = _svm(self.C, self.class_weight, self.random_state).fit(X, y)
+        if self.mode in ("per-target", "ensemble"):
+            found = self._row_targets(X, width)
+            for t in range(self.n_targets):
+                mine = found == t
+                labels = np.unique(y[mine])
+                fitted = len(labels) > 1
+                self.per_target_.append(_svm(self.C, self.class_weight, self.random_state)
+                                        .fit(X[mine][:, :width], y[mine]) if fitted else None)
+                self.constant_.append(int(np.searchsorted(self.classes_, labels[0])) if len(labels) == 1 else -1)
+        return self
+
+    def _scores(self, model: LinearSVC | None, X: sp.csr_matrix, constant: int = -1) -> np.ndarray:
+        """Scores of shape (n, n_classes) in ``classes_`` order from one SVM (or a constant label)."""
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        if constant >= 0:  # one label in training: +1 for it, -1 for the others
+            out[:] = -1.0
+            out[:, constant] = 1.0
+            return out
+        if model is None:
+            return out
+        decision = model.decision_function(X)
+        columns = np.searchsorted(self.classes_, model.classes_)
+        if decision.ndim == 1:  # two labels: LinearSVC's one score, positive for its second label
+            out[:] = -(np.abs(decision) + 1.0)[:, None]  # a label it never saw is below both
+            out[:, columns[0]], out[:, columns[1]] = -decision, decision
+        else:
+            out[:] = decision.min(axis=1, keepdims=True) - 1.0
+            out[:, columns] = decision
+        return out
+
+    def member_scores(self, X: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The target-aware and the per-target scores, each of shape (n, n_classes) or None."""
+        check_is_fitted(self)
+        X = sp.csr_matrix(X)
+        width = self._width(X)
+        shared = None if self.shared_ is None else self._scores(self.shared_, X)
+        per_target = None
+        if self.per_target_:
+            per_target = np.zeros((X.shape[0], len(self.classes_)))
+            found = self._row_targets(X, width)
+            for t, (model, constant) in enumerate(zip(self.per_target_, self.constant_)):
+                mine = found == t
+                if mine.any():
+                    per_target[mine] = self._scores(model, X[mine][:, :width], constant)
+        return shared, per_target
+
+    def _all_scores(self, X: Any) -> np.ndarray:
+        shared, per_target = self.member_scores(X)
+        return sum(s for s in (shared, per_target) if s is not None)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores of shape (n, n_classes); (n,) with two classes, positive for ``classes_[1]``."""
+        scores = self._all_scores(X)
+        return (scores[:, 1] - scores[:, 0]) / 2 if len(self.classes_) == 2 else scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self._all_scores(X).argmax(axis=1)]
 
 
 class StanceBaseline(BaseEstimator):
@@ -150,12 +222,15 @@ class StanceBaseline(BaseEstimator):
 
     Parameters
     ----------
-    scheme : str
-        The label scheme version id of the rows.
+    scheme : str or None
+        The label scheme id of the rows (e.g. ``libya-actors/v1``); None accepts the rows' own.
     targets : tuple of str
         The scheme's target ids; those of the rows when empty.
-    stance_mode : {"auto", "per-target", "target-aware"}
-        "auto" picks the one with the better grouped cross-validated F_avg.
+    stance_mode : {"auto", "per-target", "target-aware", "ensemble"}
+        How :class:`TargetSVM` reads the targets; "auto" tries all three.
+    feature_sets : tuple of tuple of str
+        The feature set combinations cross-validation chooses from (names of
+        :data:`annotate.features.FEATURE_SETS`), for stance and claim alike.
     C : tuple of float
         The SVM regularisation values cross-validation chooses from.
     class_weight : tuple of {None, "balanced"}
@@ -165,7 +240,7 @@ class StanceBaseline(BaseEstimator):
     calibration : {"temperature", "sigmoid", "isotonic"}
         How ``CalibratedClassifierCV`` turns SVM scores into probabilities.
     word_ngrams, char_ngrams : tuple of int
-        The n-gram ranges of :func:`text_features`.
+        The n-gram ranges of the ``ngrams`` feature set.
     n_jobs : int
         Folds cross-validated in parallel (joblib).
     random_state : int
@@ -178,8 +253,10 @@ class StanceBaseline(BaseEstimator):
     classes_ : dict of str to tuple of str
         Per question, the labels in the column order of :meth:`predict_proba`.
     pipelines_ : dict of str to Pipeline
-        ``claim`` and ``stance_<target>`` (per-target), or ``claim`` and ``stance`` (target-aware).
+        ``claim`` and ``stance`` (one pipeline for every target).
     stance_mode_ : str or None
+    features_ : dict of str to tuple of str
+        ``claim`` and ``stance``: the chosen feature sets.
     kinds_ : dict of str to str
         Per pipeline: ``calibrated linear SVM``, ``logistic regression`` or ``constant``.
     selection_ : dict
@@ -200,9 +277,10 @@ class StanceBaseline(BaseEstimator):
     def __init__(
         self,
         *,
-        scheme: str = SCHEME_VERSION,
+        scheme: str | None = None,
         targets: tuple[str, ...] = (),
-        stance_mode: Literal["auto", "per-target", "target-aware"] = "auto",
+        stance_mode: Literal["auto", "per-target", "target-aware", "ensemble"] = "auto",
+        feature_sets: tuple[tuple[str, ...], ...] = DEFAULT_FEATURE_SETS,
         C: tuple[float, ...] = (0.1, 0.3, 1.0),
         class_weight: tuple[str | None, ...] = (None, "balanced"),
         n_splits: int = 5,
@@ -215,6 +293,7 @@ class StanceBaseline(BaseEstimator):
         self.scheme = scheme
         self.targets = targets
         self.stance_mode = stance_mode
+        self.feature_sets = feature_sets
         self.C = C
         self.class_weight = class_weight
         self.n_splits = n_splits
@@ -228,10 +307,15 @@ class StanceBaseline(BaseEstimator):
 
     def fit(self, X: Iterable[Mapping[str, Any]], y: None = None) -> StanceBaseline:
         """Choose and fit every question's model on gold rows ``X``; ``y`` is unused (labels are in the rows)."""
-        if self.stance_mode not in ("auto", "per-target", "target-aware"):
-            raise ValueError(f"stance_mode must be 'auto', 'per-target' or 'target-aware', not {self.stance_mode!r}")
+        if self.stance_mode not in ("auto", *STANCE_MODES):
+            raise ValueError(f"stance_mode must be 'auto', {', '.join(repr(m) for m in STANCE_MODES)}, "
+                             f"not {self.stance_mode!r}")
         if not self.C or not self.class_weight:
             raise ValueError("C and class_weight must each give at least one value to choose from")
+        if not self.feature_sets or isinstance(self.feature_sets[0], str):
+            raise ValueError("feature_sets is a tuple of feature set tuples to choose from, e.g. "
+                             "(('ngrams',), ('ngrams', 'lexicon'))")
+        sets = list(dict.fromkeys(check_feature_sets(s) for s in self.feature_sets))
         rows = [_plain(r) for r in X]
         targets = tuple(self.targets) or tuple(sorted({t for r in rows for t in (r.get("stance") or {})}))
         check_rows(rows, scheme=self.scheme, targets=targets)
@@ -260,39 +344,33 @@ class StanceBaseline(BaseEstimator):
                                f"{'it' if len(missing) == 1 else 'them'}")
 
         grid = [(float(c), w) for w in self.class_weight for c in self.C]
+        modes: list[str] = list(STANCE_MODES) if self.stance_mode == "auto" else [self.stance_mode]
         claim_folds = self._folds(claim, "claim")
         stance_folds = self._folds(stance, "stance")
-        modes: list[StanceMode] = (["per-target", "target-aware"] if self.stance_mode == "auto"
-                                   else [self.stance_mode])
         jobs = []
         # One configuration: nothing to choose, so no selection run (the folds still calibrate).
-        select = len(grid) > 1 or len(modes) > 1
-        if not select:
+        select = {"claim": len(grid) * len(sets) > 1, "stance": len(grid) * len(sets) * len(modes) > 1}
+        if not select["stance"]:
             self.notes_.append("one configuration given: no cross-validated selection, and no cross-validated scores")
-        elif claim_folds is not None:
-            jobs += [("claim", claim, claim_folds, f) for f in np.unique(claim_folds)]
-        if stance_folds is not None and select:
-            jobs += [(mode, stance, stance_folds, f) for mode in modes for f in np.unique(stance_folds)]
-        results = _run(jobs, grid=grid, params=self._feature_params(), n_jobs=self.n_jobs)
+        for what, ex, folds in (("claim", claim, claim_folds), ("stance", stance, stance_folds)):
+            if folds is not None and select[what]:
+                jobs += [(what, s, ex, folds, int(f)) for s in sets for f in np.unique(folds)]
+        results = _run(jobs, grid=grid, modes=modes, targets=targets, params=self._feature_params(),
+                       n_jobs=self.n_jobs)
 
-        self.selection_: dict[str, Any] = {"grouped_by": "article_id", "candidates_per_model": len(grid)}
+        self.selection_: dict[str, Any] = {"grouped_by": "article_id",
+                                           "candidates_per_model": len(grid) * len(sets)}
         self.cv_predictions_: dict[str, dict[str, list[str]]] = {}
         self.pipelines_: dict[str, Pipeline] = {}
         self.kinds_: dict[str, str] = {}
+        self.features_: dict[str, tuple[str, ...]] = {}
         if len(claim.labels):
-            best = self._choose("claim", claim, claim_folds, ["claim"], results, grid, select)
+            best = self._choose("claim", claim, claim_folds, sets, ["claim"], results, grid, select["claim"])
             self._fit_final(CLAIM_CONTROL, claim, claim_folds, best)
         if len(stance.labels):
-            best = self._choose("stance", stance, stance_folds, modes, results, grid, select)
-            self.stance_mode_: StanceMode | None = best[0]
-            if best[0] == "target-aware":
-                self._fit_final(_TARGET_AWARE_KEY, stance, stance_folds, best)
-            else:
-                for t in targets:
-                    mask = stance.targets == t
-                    if mask.any():
-                        self._fit_final(_STANCE + t, stance.subset(mask),
-                                        None if stance_folds is None else stance_folds[mask], best)
+            best = self._choose("stance", stance, stance_folds, sets, modes, results, grid, select["stance"])
+            self.stance_mode_: StanceMode | None = best[1]
+            self._fit_final(_TARGET_AWARE_KEY, stance, stance_folds, best)
         else:
             self.stance_mode_ = None
         self.questions_ = tuple(q for q in [CLAIM_CONTROL, *(_STANCE + t for t in targets)] if q in self.label_counts_)
@@ -328,35 +406,38 @@ class StanceBaseline(BaseEstimator):
             self.notes_.append(f"{what}: {n_groups} articles: {k}-fold cross-validation instead of {self.n_splits}")
         return folds
 
-    def _choose(self, what: str, ex: _Examples, folds: np.ndarray | None, modes: list[str],
-                results: dict, grid: list, select: bool) -> tuple:
+    def _choose(self, what: str, ex: _Examples, folds: np.ndarray | None, sets: list[tuple[str, ...]],
+                modes: list[str], results: dict, grid: list, select: bool) -> tuple:
+        """The best (feature sets, mode, C, class_weight) by out-of-fold score, recorded in ``selection_``."""
         metric = "macro F1" if what == "claim" else "F_avg"
         labels = CLAIM_LABELS if what == "claim" else STANCE_LABELS
         record: dict[str, Any] = {"metric": metric, "folds": 0 if folds is None else int(len(np.unique(folds))),
                                   "examples": int(len(ex.labels)), "candidates": []}
         if folds is None or not select:
-            mode = modes[0] if len(modes) == 1 or what == "claim" else "per-target"
-            best = (mode, *grid[0])
+            best = (sets[0], modes[0], *grid[0])
             record.update(chosen=_candidate(best, None),
                           note="no cross-validation: too few articles" if folds is None
                           else "one configuration given: nothing to choose")
             self.selection_[what] = record
             return best
         scored = []
-        for mode in modes:
-            for c, w in grid:
-                predicted = np.empty(len(ex.labels), dtype=object)
-                for f in np.unique(folds):
-                    predicted[folds == f] = results[(mode, int(f))][(c, w)]
-                conf = confusion_matrix(ex.labels, predicted, labels)
-                score = float(macro_f1(conf) if what == "claim" else f_avg(conf, labels))
-                scored.append(((mode, c, w), score, predicted))
-                record["candidates"].append(_candidate((mode, c, w), score))
-        # Highest score; on a tie the earlier candidate (smaller C, no class weights, per-target).
-        best, score, predicted = max(scored, key=lambda s: s[1])
+        for s in sets:
+            for mode in modes:
+                for c, w in grid:
+                    predicted = np.empty(len(ex.labels), dtype=object)
+                    for f in np.unique(folds):
+                        predicted[folds == f] = results[(what, s, int(f))][(mode, c, w)]
+                    conf = confusion_matrix(ex.labels, predicted, labels)
+                    score = float(macro_f1(conf) if what == "claim" else f_avg(conf, labels))
+                    scored.append(((s, mode, c, w), score, predicted))
+                    record["candidates"].append(_candidate((s, mode, c, w), score))
+        # Highest score; on a tie the earlier candidate (fewer feature sets, per-target, smaller C, no class weights).
+        best, score, predicted = max(scored, key=lambda x: x[1])
         record["chosen"] = _candidate(best, score)
-        if what == "stance" and len(modes) > 1:
-            record["best_per_mode"] = {m: max(s for (mm, *_), s, _ in scored if mm == m) for m in modes}
+        if len(modes) > 1:
+            record["best_per_mode"] = {m: max(sc for (_, mm, *_), sc, _ in scored if mm == m) for m in modes}
+        if len(sets) > 1:
+            record["best_per_features"] = {"+".join(s): max(sc for (ss, *_), sc, _ in scored if ss == s) for s in sets}
         record["note"] = ("scores are out-of-fold predictions of grouped cross-validation on the training rows; "
                           "the chosen score is optimistic (chosen on the same folds)")
         self.selection_[what] = record
@@ -370,29 +451,33 @@ class StanceBaseline(BaseEstimator):
         return best
 
     def _fit_final(self, key: str, ex: _Examples, folds: np.ndarray | None, best: tuple) -> None:
-        mode, c, w = best
+        sets, mode, c, w = best
         classes = sorted(set(ex.labels.tolist()))
+        stance = key == _TARGET_AWARE_KEY
         if len(classes) == 1:
             classifier: Any = DummyClassifier(strategy="prior")
             kind = "constant"
             self.notes_.append(f"{key}: every training label is {classes[0]}: a constant model (probability 1)")
         elif folds is not None and _calibratable(ex.labels, folds):
             _, test_fold = np.unique(folds, return_inverse=True)
-            classifier = CalibratedClassifierCV(_svm(c, w, self.random_state), method=self.calibration,
-                                                cv=PredefinedSplit(test_fold), ensemble=False)
+            svm: Any = (TargetSVM(mode=mode, n_targets=len(self.targets_), C=c, class_weight=w,
+                                  random_state=self.random_state) if stance else _svm(c, w, self.random_state))
+            classifier = CalibratedClassifierCV(svm, method=self.calibration, cv=PredefinedSplit(test_fold),
+                                                ensemble=False, n_jobs=self.n_jobs)
             kind = "calibrated linear SVM"
         else:
             classifier = LogisticRegression(C=c, class_weight=w, random_state=self.random_state, max_iter=2000)
             kind = "logistic regression"
             self.notes_.append(f"{key}: a label is missing from the training part of a fold (or there is no "
                                "cross-validation), so the SVM cannot be calibrated on grouped folds: a logistic "
-                               f"regression (C={c}, class_weight={w}) gives the labels and probabilities")
+                               f"regression (C={c}, class_weight={w}) over "
+                               f"{'all targets' if stance else 'the features'} gives the labels and probabilities")
         params = self._feature_params()
-        features: Any = text_features(word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
-        if mode == "target-aware":
+        features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
+        if stance:
             features = TargetAugmenter(features=features, targets=self.targets_)
         pipeline = Pipeline([("features", features), ("classify", classifier)])
-        X = _pairs(ex.texts, ex.targets) if mode == "target-aware" else list(ex.texts)
+        X = _pairs(ex.texts, ex.targets) if stance else list(ex.texts)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             pipeline.fit(X, ex.labels)
@@ -400,6 +485,7 @@ class StanceBaseline(BaseEstimator):
             self.notes_.append(f"{key}: the solver did not fully converge (ConvergenceWarning)")
         self.pipelines_[key] = pipeline
         self.kinds_[key] = kind
+        self.features_[key] = tuple(sets)
 
     # -- predicting --
 
@@ -408,7 +494,7 @@ class StanceBaseline(BaseEstimator):
         if question not in self.questions_:
             raise ModelError(f"the model has no question {question!r}",
                              fix=f"known questions: {', '.join(self.questions_)}")
-        key = _TARGET_AWARE_KEY if question.startswith(_STANCE) and self.stance_mode_ == "target-aware" else question
+        key = _TARGET_AWARE_KEY if question.startswith(_STANCE) else question
         return key, self.pipelines_[key]
 
     def _X(self, texts: Sequence[str], question: str, key: str) -> Any:
@@ -430,6 +516,22 @@ class StanceBaseline(BaseEstimator):
         """The most probable label of ``question`` for each text."""
         proba = self.predict_proba(texts, question)
         return np.asarray(self.classes_[question], dtype=object)[proba.argmax(axis=1)]
+
+    def predict_proba_all(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Every question's probabilities for each text, each text's features computed once.
+
+        The numbers of ``{q: self.predict_proba(texts, q) for q in self.questions_}``, but the
+        texts are tokenised once for all the questions' TF-IDF vectorizers rather than once per
+        question (:mod:`annotate.batchpredict`).
+        """
+        from .batchpredict import shared_features
+
+        check_is_fitted(self)
+        plan = []
+        for question in self.questions_:
+            key, pipeline = self._pipeline(question)
+            plan.append((question, pipeline, question[len(_STANCE):] if key == _TARGET_AWARE_KEY else None))
+        return shared_features(self, plan).predict_proba([texts] if isinstance(texts, str) else texts)
 
 
 class _Examples:
@@ -453,14 +555,10 @@ class _Examples:
         return cls([r["text"] for r, _ in pairs], [r["stance"][t] for r, t in pairs],
                    [str(r["article_id"]) for r, _ in pairs], [t for _, t in pairs])
 
-    def subset(self, mask: np.ndarray) -> _Examples:
-        return _Examples(self.texts[mask].tolist(), self.labels[mask].tolist(), self.groups[mask].tolist(),
-                         self.targets[mask].tolist())
-
 
 def _candidate(best: tuple, score: float | None) -> dict:
-    mode, c, w = best
-    return {"mode": mode, "C": c, "class_weight": w, "score": score}
+    sets, mode, c, w = best
+    return {"features": list(sets), "mode": mode, "C": c, "class_weight": w, "score": score}
 
 
 def _oof(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> dict[str, list[str]]:
@@ -474,55 +572,63 @@ def _calibratable(labels: np.ndarray, folds: np.ndarray) -> bool:
     return len(distinct) >= 2 and all(set(labels[folds != f].tolist()) == everything for f in distinct)
 
 
-def _run(jobs: list, *, grid: list, params: dict, n_jobs: int) -> dict:
-    """Out-of-fold predictions of every candidate, per (mode, fold)."""
+def _run(jobs: list, *, grid: list, modes: list[str], targets: tuple[str, ...], params: dict, n_jobs: int) -> dict:
+    """Out-of-fold predictions of every candidate, per (claim or stance, feature sets, fold)."""
+    kwargs = {"grid": grid, "modes": modes, "targets": targets, "params": params}
+    if n_jobs != 1 and any("hashtags" in job[1] for job in jobs):
+        # Segment each hashtag once, here, rather than once in every worker process.
+        examples = {id(job[2]): job[2] for job in jobs}.values()
+        kwargs["hashtags"] = hashtags_of(text for ex in examples for text in ex.texts)
     if n_jobs == 1 or len(jobs) < 2:
-        out = [_fold(*job, grid=grid, params=params) for job in jobs]
+        out = [_fold(*job, **kwargs) for job in jobs]
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, grid=grid, params=params) for job in jobs)
-    return {(job[0], int(job[3])): result for job, result in zip(jobs, out)}
+        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, **kwargs) for job in jobs)
+    return {(job[0], job[1], int(job[4])): result for job, result in zip(jobs, out)}
 
 
-def _fold(mode: str, ex: _Examples, folds: np.ndarray, fold: int, *, grid: list, params: dict) -> dict:
-    """Predictions of every (C, class_weight) for the examples of ``fold``, trained on the others.
+def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fold: int, *, grid: list,
+          modes: list[str], targets: tuple[str, ...], params: dict, hashtags: Mapping[str, str] | None = None) -> dict:
+    """Predictions of every (mode, C, class_weight) for the examples of ``fold``, trained on the others.
 
-    The features are fitted once per fold and shared by the candidates: the SVM is the cheap part.
+    The features are fitted once per fold and shared by the candidates, and one
+    :class:`TargetSVM` per (C, class_weight) gives every mode (the ensemble is the sum of the
+    other two's scores): the SVMs are the cheap part.
     """
+    if hashtags:
+        remember_hashtags(hashtags)
     train, test = folds != fold, folds == fold
-    predicted = {cand: np.empty(int(test.sum()), dtype=object) for cand in grid}
-    features = text_features(word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
-    parts: list[tuple[np.ndarray, np.ndarray, Any]] = []  # (train mask, test mask, transformer)
-    if mode == "per-target":
-        for t in sorted(set(ex.targets.tolist())):
-            parts.append((train & (ex.targets == t), test & (ex.targets == t), features))
-    elif mode == "target-aware":
-        parts.append((train, test, TargetAugmenter(features=features)))
+    modes = ["claim"] if what == "claim" else modes
+    predicted = {(m, *cand): np.empty(int(test.sum()), dtype=object) for m in modes for cand in grid}
+    labels = sorted(set(ex.labels[train].tolist()))
+    if len(labels) < 2:  # nothing to learn in this fold: its one label (or the most frequent overall)
+        fill = labels[0] if labels else Counter(ex.labels.tolist()).most_common(1)[0][0]
+        for key in predicted:
+            predicted[key][:] = fill
+        return predicted
+    features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
+    if what == "claim":
+        A = features.fit_transform(list(ex.texts[train]))
+        B = features.transform(list(ex.texts[test]))
     else:
-        parts.append((train, test, features))
-    for tr, te, transformer in parts:
-        if not te.any():
-            continue
-        where = te[test]
-        labels = sorted(set(ex.labels[tr].tolist()))
-        if len(labels) < 2:  # nothing to learn in this fold: its one label (or the most frequent overall)
-            fill = labels[0] if labels else Counter(ex.labels.tolist()).most_common(1)[0][0]
-            for cand in grid:
-                predicted[cand][where] = fill
-            continue
-        if mode == "target-aware":
-            A = transformer.fit_transform(_pairs(ex.texts[tr], ex.targets[tr]))
-            B = transformer.transform(_pairs(ex.texts[te], ex.targets[te]))
-        else:
-            transformer = clone(transformer)
-            A = transformer.fit_transform(list(ex.texts[tr]))
-            B = transformer.transform(list(ex.texts[te]))
-        for c, w in grid:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                svm = _svm(c, w, params["random_state"]).fit(A, ex.labels[tr])
-            predicted[(c, w)][where] = svm.predict(B)
+        features = TargetAugmenter(features=features, targets=targets)
+        A = features.fit_transform(_pairs(ex.texts[train], ex.targets[train]))
+        B = features.transform(_pairs(ex.texts[test], ex.targets[test]))
+    both = "ensemble" in modes or {"per-target", "target-aware"} <= set(modes)
+    for c, w in grid:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if what == "claim":
+                predicted[("claim", c, w)][:] = _svm(c, w, params["random_state"]).fit(A, ex.labels[train]).predict(B)
+                continue
+            svm = TargetSVM(mode="ensemble" if both else modes[0], n_targets=len(targets), C=c, class_weight=w,
+                            random_state=params["random_state"]).fit(A, ex.labels[train])
+        shared, per_target = svm.member_scores(B)
+        scores = {"target-aware": shared, "per-target": per_target,
+                  "ensemble": None if shared is None or per_target is None else shared + per_target}
+        for m in modes:
+            predicted[(m, c, w)][:] = svm.classes_[scores[m].argmax(axis=1)]
     return predicted
 
 
@@ -539,7 +645,7 @@ def rows_sha256(rows: Iterable[Mapping[str, Any]]) -> str:
     return digest.hexdigest()
 
 
-def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str, targets: Sequence[str]) -> None:
+def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str | None, targets: Sequence[str]) -> None:
     """Check gold rows before training or evaluation.
 
     Raises
@@ -558,9 +664,10 @@ def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str, targets: Seque
             if not isinstance(row.get(key), str):
                 raise InputError(f"no {key!r} string", where=where,
                                  fix="gold rows from `stance adjudicate` carry text and article_id")
-        if row.get("scheme", scheme) != scheme:
+        if scheme is not None and row.get("scheme", scheme) != scheme:
             raise InputError(f"labelled with scheme {row.get('scheme')!r}, not {scheme!r}", where=where,
-                             fix=f"use rows and a model of one scheme (known: {', '.join(KNOWN_VERSIONS)})")
+                             fix="train and evaluate on rows of the model's scheme, or pass the scheme the rows "
+                             "were labelled with")
         if row.get(CLAIM_CONTROL) not in (None, *CLAIM_LABELS):
             raise InputError(f"unknown claim label {row.get(CLAIM_CONTROL)!r}", where=where,
                              fix=f"claim is one of {', '.join(CLAIM_LABELS)} or null")
@@ -580,5 +687,5 @@ def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str, targets: Seque
 
 def train(rows: Iterable[Mapping[str, Any]], scheme: Scheme, *, random_state: int = 0, **params: Any) -> StanceBaseline:
     """Fit a :class:`StanceBaseline` for ``scheme`` on gold rows; ``params`` as its parameters."""
-    return StanceBaseline(scheme=scheme.scheme, targets=scheme.target_ids, random_state=random_state,
+    return StanceBaseline(scheme=scheme.id, targets=scheme.target_ids, random_state=random_state,
                           **params).fit(rows)

@@ -67,7 +67,7 @@ _FOUND_BY_ID = "the one the data's scheme id names (kept in .stance/schemes by `
 def _new_scheme(args: argparse.Namespace) -> Scheme:
     """The scheme to make data with: --scheme, else the seeds' (which `_scheme_named` then says)."""
     scheme = load_scheme(args.scheme)
-    remember(scheme)
+    remember(scheme, source=args.scheme)
     return scheme
 
 
@@ -96,10 +96,11 @@ def _model_scheme(args: argparse.Namespace) -> Scheme:
 def _data_scheme(args: argparse.Namespace, paths, kind: str) -> Scheme:
     """The scheme of the data in ``paths``: found from the id its records carry, or --scheme of that id."""
     paths = [paths] if isinstance(paths, str) else list(paths)
-    if args.scheme is None and not all(os.path.isfile(p) for p in paths if os.path.exists(p)):
+    pipes = [p for p in paths if os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p)]
+    if args.scheme is None and pipes:
         from .errors import SchemeError
 
-        pipe = next(p for p in paths if os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p))
+        pipe = pipes[0]
         raise SchemeError("the scheme is found from the file's first record, and a pipe cannot be read twice",
                           path=pipe, fix="give the scheme with --scheme FILE")
     return resolve(args.scheme, data_scheme_id(paths, kind=kind), data=paths[0])
@@ -243,7 +244,8 @@ def cmd_read(args: argparse.Namespace) -> None:
           f"{counts.superseded:,} superseded by a newer one")
     if counts.reasons:
         print("rejected: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.reasons.most_common()))
-    print(f"{counts.drafts:,} drafts and {counts.predictions:,} predictions counted, not taken as labels")
+    print(f"{counts.drafts:,} drafts, {counts.predictions:,} predictions and {counts.highlights:,} mention highlights "
+          "counted, not taken as labels")
     print(f"wrote {counts.accepted:,} annotations to {args.output} and "
           f"{counts.rejected + counts.skipped + counts.superseded + counts.tasks_rejected:,} others, each with its "
           f"reason, to {rejects_path}")
@@ -295,6 +297,13 @@ def cmd_adjudicate(args: argparse.Namespace) -> None:
                         "--conflicts": args.conflicts or str(Path(args.output).with_suffix("")) + ".conflicts.jsonl"},
                        inputs=[args.annotations, *(args.resolutions or [])])
     scheme = _data_scheme(args, args.annotations, "jsonl")
+    if args.resolutions:  # checked before anything is done: the review export must be of the same scheme
+        reviewed = data_scheme_id(args.resolutions, kind="export")
+        if reviewed is not None and reviewed != scheme.id:
+            from .errors import SchemeError
+
+            raise SchemeError(f"the review export is of scheme {reviewed!r}, the annotations of {scheme.id!r}",
+                              path=args.resolutions[0], fix="give the export of this project's review project")
     annotations = list(read_annotations(args.annotations))
     try:
         gold, conflicts, counts = adjudicate(annotations, scheme, method=args.method,
@@ -591,8 +600,8 @@ def cmd_pull(args: argparse.Namespace) -> None:
         counts = studio.pull(args.project, args.output, conn=studio.connection(args.data_dir),
                              timeout=args.timeout, on_chunk=lambda n: progress.advance(n))
     print(f"wrote {counts.tasks:,} tasks ({counts.annotations:,} annotations, {counts.skipped:,} skipped, "
-          f"{counts.drafts:,} drafts, {counts.predictions:,} predictions) of project {args.project!r} "
-          f"({counts.project_url}) to {args.output}")
+          f"{counts.drafts:,} drafts, {counts.predictions:,} predictions, {counts.highlights:,} mention highlights) "
+          f"of project {args.project!r} ({counts.project_url}) to {args.output}")
     if counts.scheme is not None:
         kept = remember(counts.scheme)
         print(f"scheme {counts.scheme.id!r} of the project" + (f" kept in {kept}" if kept else "")
@@ -780,9 +789,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(commands, cmd_train, "train", "MODEL_DIR",
                  "train the baseline on gold rows and save it with its model card",
-                 "Fit the baseline (TF-IDF word and character n-grams, calibrated linear SVMs) for the claim "
-                 "and every target's stance. Every choice (per-target or target-aware stance models, C, "
-                 "class weights) is made by cross-validation on the training rows, grouped by article. "
+                 "Fit the baseline (TF-IDF word and character n-grams, hashtags read as words, VADER lexicon "
+                 "figures; calibrated linear SVMs) for the claim and every target's stance. Every choice (the "
+                 "feature sets; per-target, target-aware or ensemble stance models; C, class weights) is made "
+                 "by cross-validation on the training rows, grouped by article. "
                  "Writes MODEL_DIR/model.skops, card.json, README.md (the model card) and metrics.json.")
     p.add_argument("train", metavar="TRAIN", help="gold rows to train on (train.jsonl of `stance split`)")
     p.add_argument("--dev", metavar="FILE", help="gold rows to score after training; their scores go into the card")

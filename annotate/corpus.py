@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError
+from .files import MAX_DEPTH, TooDeep, check_depth, open_input
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv")
 
@@ -251,7 +252,9 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
 def _read_seed(path: Path) -> Article | Rejected:
     origin = Origin(file=str(path), line=1)
     try:
-        text = _decode(path.read_bytes(), path, 1).removeprefix("\ufeff")
+        with open_input(path, what="article file", fix="check the path", binary=True) as handle:
+            raw = handle.read()
+        text = _decode(raw, path, 1).removeprefix("\ufeff")
         header = _SEED_HEADER.match(text)
         if header is None:
             raise InputError(
@@ -272,7 +275,7 @@ def _read_seed(path: Path) -> Article | Rejected:
 
 
 def _read_jsonl(path: Path) -> Iterator[Article | Rejected]:
-    with path.open("rb") as handle:
+    with open_input(path, what="article file", fix="check the path", binary=True) as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -287,6 +290,13 @@ def _read_jsonl(path: Path) -> Iterator[Article | Rejected]:
 
 def _jsonl_article(line: str, path: Path, number: int) -> Article:
     where = f"line {number}"
+    try:
+        check_depth(line)
+    except TooDeep:
+        raise InputError(
+            f"JSON nested deeper than {MAX_DEPTH} levels", path=path, where=where,
+            fix='each line must be one flat JSON object like {"id": "a1", "text": "..."}',
+        ) from None
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -340,7 +350,7 @@ def _parse_date(value: object, path: Path, where: str, field: str) -> dt.date | 
 
 def _lines(path: Path) -> Iterator[str]:
     """The lines of a UTF-8 file, line ends kept, for the csv module (``newline=''``)."""
-    with path.open("rb") as handle:
+    with open_input(path, what="article file", fix="check the path", binary=True) as handle:
         for number, raw in enumerate(handle, start=1):
             line = _decode(raw, path, number)
             yield line.removeprefix("\ufeff") if number == 1 else line

@@ -81,6 +81,10 @@ class StudioUnavailable(StudioError):
     exit_code = 5
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program was (the command line's handler): cleanups run as on Ctrl-C."""
+
+
 def validation_problem(exc: Exception) -> str:
     """The first problem of a pydantic ``ValidationError`` as ``"<message> at a -> b -> 0"``."""
     first = exc.errors(include_url=False)[0]  # type: ignore[attr-defined]

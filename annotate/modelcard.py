@@ -9,6 +9,7 @@ card, the scheme id, the file's sha256 and skops' untrusted types before it load
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -26,10 +27,10 @@ from sklearn.utils.validation import check_is_fitted
 from . import __version__
 from .baseline import MODEL_FORMAT, StanceBaseline
 from .errors import ModelError, validation_problem
-from .evaluate import EvaluationReport, QuestionPredictions, report_from_predictions
+from .evaluate import EvaluationReport, QuestionPredictions, majority_of_counts, report_from_predictions
 from .files import atomic_write, sha256_file
 from .labeling import CLAIM_CONTROL
-from .scheme import CLAIM_LABELS, KNOWN_VERSIONS, STANCE_LABELS
+from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme, load_scheme
 
 KNOWN_MODEL_FORMATS = (MODEL_FORMAT,)
 MODEL_FILE = "model.skops"
@@ -39,9 +40,12 @@ _STANCE = "stance_"
 # else in a file is refused on load: skops builds objects of these types without running code
 # from the file, and a file naming another type was not written by save_model.
 TRUSTED_TYPES: tuple[str, ...] = (
-    "annotate.baseline.CompactTfidfVectorizer",
     "annotate.baseline.StanceBaseline",
-    "annotate.baseline.TargetAugmenter",
+    "annotate.baseline.TargetSVM",
+    "annotate.features.CompactTfidfVectorizer",
+    "annotate.features.HashtagWords",
+    "annotate.features.LexiconFeatures",
+    "annotate.features.TargetAugmenter",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.calibration._TemperatureScaling",
@@ -62,12 +66,16 @@ class TrainingData(_Strict):
     rows: int
     articles: int
     labels: dict[str, dict[str, int]] = Field(description="question -> label -> training rows")
+    annotators: list[str] = Field(default_factory=list, description="who labelled the training rows (annotators and "
+                                  "reviewers): 'email (id N)' where Label Studio named them, else the id")
 
 
 class Candidate(_Strict):
     """One configuration tried by cross-validation."""
 
-    mode: str = Field(description="per-target or target-aware (stance), claim")
+    features: list[str] = Field(description="the feature sets (annotate.features.FEATURE_SETS), e.g. "
+                                "['ngrams', 'hashtags', 'lexicon']")
+    mode: str = Field(description="per-target, target-aware or ensemble (stance), claim")
     C: float
     class_weight: Literal["balanced"] | None
     score: float | None = Field(description="out-of-fold F_avg (stance) or macro F1 (claim); null untested")
@@ -82,6 +90,8 @@ class Selection(_Strict):
     candidates: list[Candidate]
     chosen: Candidate
     best_per_mode: dict[str, float] | None = Field(default=None, description="stance: best score of each mode")
+    best_per_features: dict[str, float] | None = Field(
+        default=None, description="best score of each feature set combination ('ngrams+hashtags+lexicon')")
     note: str
 
 
@@ -96,18 +106,26 @@ class QuestionModel(_Strict):
 
 
 class CardMetrics(_Strict):
-    """A question's headline scores."""
+    """A question's headline scores, beside those of the majority-class model."""
 
     f_avg: float | None
     macro_f1: float | None
     rows: int
+    majority_f_avg: float | None = Field(default=None, description="F_avg of predicting the most frequent training "
+                                         "label for every row (null for claim, and in cards written before it)")
+    majority_macro_f1: float | None = Field(default=None, description="macro F1 of that majority-class model")
+    warnings: list[str] = Field(default_factory=list, description="e.g. a model predicting one label for 95% or more of "
+                                "the rows")
 
 
 class ModelCard(_Strict):
-    """``card.json`` beside every model file (format ``stance-model/v1``)."""
+    """``card.json`` beside every model file (format ``stance-model/v2``)."""
 
-    format: Literal["stance-model/v1"]
+    format: Literal["stance-model/v2"]
     name: str
+    version: str | None = Field(default=None, description="<name>@<12 hex digits>: the model version its predictions "
+                                "carry, a function of what was trained (see modelcard.model_version); null in cards "
+                                "written before it, whose version is computed on load")
     scheme: str = Field(description="the label scheme version id the model predicts")
     trained_at: str = Field(description="ISO 8601 UTC time of training")
     model_file: str
@@ -115,7 +133,7 @@ class ModelCard(_Strict):
     data: TrainingData
     targets: list[str]
     label_sets: dict[str, list[str]] = Field(description="question -> the scheme's labels")
-    stance_mode: Literal["per-target", "target-aware"] | None
+    stance_mode: Literal["per-target", "target-aware", "ensemble"] | None
     questions: list[QuestionModel]
     selection: dict[str, Selection] = Field(description="claim and stance: the cross-validation")
     parameters: dict[str, Any] = Field(description="StanceBaseline parameters")
@@ -131,9 +149,13 @@ def _versions() -> dict[str, str]:
     import skops
     import sklearn
 
+    from importlib.metadata import version
+
     return {"python": platform.python_version(), "annotate": __version__, "scikit-learn": sklearn.__version__,
             "skops": skops.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "matplotlib": matplotlib.__version__}
+            "matplotlib": matplotlib.__version__,
+            # the lexicon and the word counts of annotate.features ship in these wheels
+            "vaderSentiment": version("vaderSentiment"), "wordsegment": version("wordsegment")}
 
 
 def cross_validation_report(model: StanceBaseline, *, name: str = "model", n_boot: int = 1000,
@@ -142,6 +164,8 @@ def cross_validation_report(model: StanceBaseline, *, name: str = "model", n_boo
     check_is_fitted(model)
     preds = [QuestionPredictions(question=q, target=None if q == CLAIM_CONTROL else q[len(_STANCE):],
                                  labels=CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS,
+                                 majority=majority_of_counts(model.label_counts_.get(q, {}),
+                                                             CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS),
                                  **model.cv_predictions_[q])
              for q in model.questions_ if q in model.cv_predictions_]
     if not preds:
@@ -157,36 +181,83 @@ def _metrics(report: EvaluationReport | None) -> dict[str, CardMetrics]:
     if report is None:
         return {}
     qs = report.questions + ([report.stance] if report.stance else [])
-    return {q.question: CardMetrics(f_avg=q.f_avg, macro_f1=q.macro_f1, rows=q.rows) for q in qs}
+    return {q.question: CardMetrics(f_avg=q.f_avg, macro_f1=q.macro_f1, rows=q.rows, majority_f_avg=q.majority.f_avg,
+                                    majority_macro_f1=q.majority.macro_f1, warnings=list(q.warnings)) for q in qs}
+
+
+# Parameters that change how a model is fitted, not what it is: left out of its version.
+_NOT_IN_VERSION = frozenset({"n_jobs"})
+_VERSIONS_IN_VERSION = ("python", "annotate", "scikit-learn", "skops", "numpy", "scipy")
+
+
+def model_version(card: ModelCard) -> str:
+    """``<name>@<first 12 hex digits of a sha256>``: the version a model's predictions carry.
+
+    A function of what was trained: the model's name, the scheme id, the training rows'
+    sha256, the chosen configuration (parameters, stance mode, the chosen candidate of each
+    cross-validation, every question's pipeline, kind and labels) and the versions of Python
+    and the libraries that fit it. Training the same rows again gives the same version, so a
+    second ``stance predict --push`` adds nothing; the time of training and the model file's
+    bytes (skops names arrays by object id) take no part.
+    """
+    chosen = {what: s.chosen.model_dump(mode="json", exclude={"score"}) for what, s in sorted(card.selection.items())}
+    what = {
+        "name": card.name, "scheme": card.scheme, "data_sha256": card.data.sha256, "targets": card.targets,
+        "parameters": {k: v for k, v in sorted(card.parameters.items()) if k not in _NOT_IN_VERSION},
+        "stance_mode": card.stance_mode, "chosen": chosen,
+        "questions": [(q.question, q.pipeline, q.kind, q.labels) for q in card.questions],
+        "versions": {k: card.versions.get(k) for k in _VERSIONS_IN_VERSION},
+    }
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"{card.name}@{digest[:12]}"
+
+
+def _listed(value: Any) -> Any:
+    """Tuples as lists, nested ones too (``feature_sets``): as the card reads back from JSON."""
+    return [_listed(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def model_card(model: StanceBaseline, *, name: str, model_sha256: str, source: str | None = None,
                source_sha256: str | None = None, held_out: EvaluationReport | None = None,
-               cv_report: EvaluationReport | None = None) -> ModelCard:
-    """The card of a fitted model."""
+               cv_report: EvaluationReport | None = None, annotators: Sequence[str] = ()) -> ModelCard:
+    """The card of a fitted model; ``annotators`` are who labelled its training rows."""
     check_is_fitted(model)
     questions = []
     for q in model.questions_:
         key, _ = model._pipeline(q)
         questions.append(QuestionModel(question=q, pipeline=key, kind=model.kinds_[key],
                                        labels=list(model.classes_[q]), training_rows=model.label_counts_[q]))
-    params = {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()}
+    params = {k: _listed(v) for k, v in model.get_params().items()}
     metrics = {"cross-validation": _metrics(cv_report)}
     if held_out is not None:
         metrics["held-out"] = _metrics(held_out)
     selection = {k: Selection(**{**v, "candidates": [Candidate(**c) for c in v["candidates"]],
                                  "chosen": Candidate(**v["chosen"])})
                  for k, v in model.selection_.items() if isinstance(v, dict)}
-    return ModelCard(
+    card = ModelCard(
         format=MODEL_FORMAT, name=name, scheme=model.scheme, trained_at=model.trained_at_, model_file=MODEL_FILE,
         model_sha256=model_sha256,
         data=TrainingData(sha256=model.data_sha256_, source=source, source_sha256=source_sha256,
                           rows=model.n_rows_, articles=model.n_articles_,
-                          labels=model.label_counts_),
+                          labels=model.label_counts_, annotators=list(annotators)),
         targets=list(model.targets_),
         label_sets={q: list(CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS) for q in model.questions_},
         stance_mode=model.stance_mode_, questions=questions, selection=selection, parameters=params,
         metrics=metrics, versions=_versions(), notes=list(model.notes_))
+    return card.model_copy(update={"version": model_version(card)})
+
+
+def feature_lines(card: ModelCard) -> list[str]:
+    """The card's lines on the chosen feature sets and the lexicons they read, with their licences."""
+    from .features import FEATURE_SETS, resources_of
+
+    out = []
+    for what, sel in card.selection.items():
+        names = [n for n in sel.chosen.features if n in FEATURE_SETS]
+        out += [f"Features of {what}: " + "; ".join(f"**{n}**: {FEATURE_SETS[n].description}" for n in names) + "."]
+        out += [f"- `{r.package}` ({r.licence}, from PyPI): {r.what}" for r in resources_of(names)] if names else []
+        out += [""]
+    return out
 
 
 def card_markdown(card: ModelCard) -> str:
@@ -196,7 +267,8 @@ def card_markdown(card: ModelCard) -> str:
 
     out = [f"# Model card: {card.name}", "",
            f"A `stance` baseline for the label scheme `{card.scheme}` (model format `{card.format}`), trained "
-           f"{card.trained_at}. It answers: {', '.join(q.question for q in card.questions)}.", "",
+           f"{card.trained_at}. It answers: {', '.join(q.question for q in card.questions)}. Its predictions carry "
+           f"the model version `{card.version or model_version(card)}`.", "",
            "## Intended use", "",
            "Pre-annotation of sentences in Label Studio (`stance predict`, most uncertain first) and a reference "
            "score for the gold data. It reads one sentence at a time, without its article: a stance that only "
@@ -204,7 +276,8 @@ def card_markdown(card: ModelCard) -> str:
            "## Training data", "",
            f"{card.data.rows} rows from {card.data.articles} articles"
            + (f" (`{card.data.source}`, sha256 `{card.data.source_sha256}`)" if card.data.source else "")
-           + f"; rows sha256 `{card.data.sha256}`.", "",
+           + f"; rows sha256 `{card.data.sha256}`."
+           + (f" Labelled by {', '.join(card.data.annotators)}." if card.data.annotators else ""), "",
            "| question | " + " | ".join(sorted({label for q in card.label_sets.values() for label in q})) + " |"]
     labels = sorted({label for q in card.label_sets.values() for label in q})
     out.append("|" + "|".join([" --- "] + [" ---: "] * len(labels)) + "|")
@@ -212,10 +285,14 @@ def card_markdown(card: ModelCard) -> str:
         out.append(f"| {q} | " + " | ".join(str(counts.get(label, "")) if label in card.label_sets.get(q, [])
                                              else "" for label in labels) + " |")
     out += ["", "## Model", "",
-            "TF-IDF word 1-3 grams and character 2-5 grams (`char_wb`) into a linear SVM, probabilities calibrated "
-            "by temperature scaling on grouped folds (`CalibratedClassifierCV`, `ensemble=False`). "
-            f"Stance mode: **{card.stance_mode or '—'}**.", "",
-            "| question | pipeline | kind | labels |", "| --- | --- | --- | --- |"]
+            "Features of the text (the feature sets cross-validation chose, below) into a linear SVM, probabilities "
+            "calibrated by temperature scaling on grouped folds (`CalibratedClassifierCV`, `ensemble=False`). "
+            f"Stance mode: **{card.stance_mode or '—'}**"
+            + {"per-target": " (one SVM per target)", "target-aware": " (one SVM over the features shared by all "
+               "targets plus a copy for each row's own target)", "ensemble": " (the scores of the target-aware SVM "
+               "and of one SVM per target, summed)"}.get(card.stance_mode or "", "") + ".", ""]
+    out += feature_lines(card)
+    out += ["| question | pipeline | kind | labels |", "| --- | --- | --- | --- |"]
     out += [f"| {q.question} | {q.pipeline} | {q.kind} | {', '.join(q.labels)} |" for q in card.questions]
     out += ["", "## How it was chosen", "",
             "Grouped cross-validation on the training rows only (folds never split an article); the test data "
@@ -223,32 +300,45 @@ def card_markdown(card: ModelCard) -> str:
     for what, sel in card.selection.items():
         chosen = sel.chosen
         out += [f"### {what}: {sel.folds} folds, {sel.examples} examples", "",
-                f"Chosen: mode {chosen.mode}, C = {chosen.C}, class_weight = {chosen.class_weight}, "
-                f"{sel.metric} {fmt(chosen.score)}." + (
+                f"Chosen: features {'+'.join(chosen.features)}, mode {chosen.mode}, C = {chosen.C}, "
+                f"class_weight = {chosen.class_weight}, {sel.metric} {fmt(chosen.score)}." + (
                     " Best per mode: " + ", ".join(f"{m} {fmt(s)}" for m, s in sel.best_per_mode.items()) + "."
-                    if sel.best_per_mode else ""), "",
-                "| mode | C | class_weight | " + sel.metric + " |", "| --- | ---: | --- | ---: |"]
-        out += [f"| {c.mode} | {c.C} | {c.class_weight} | {fmt(c.score)} |" for c in sel.candidates]
+                    if sel.best_per_mode else "") + (
+                    " Best per feature sets: " + ", ".join(f"{f} {fmt(s)}" for f, s in sel.best_per_features.items())
+                    + "." if sel.best_per_features else ""), "",
+                "| features | mode | C | class_weight | " + sel.metric + " |", "| --- | --- | ---: | --- | ---: |"]
+        out += [f"| {'+'.join(c.features)} | {c.mode} | {c.C} | {c.class_weight} | {fmt(c.score)} |"
+                for c in sel.candidates]
         out += ["", sel.note, ""]
     out += ["## Metrics", ""]
     for source, metrics in card.metrics.items():
-        out += [f"### {source}", "", "| question | rows | F_avg | macro F1 |", "| --- | ---: | ---: | ---: |"]
-        out += [f"| {q} | {m.rows} | {fmt(m.f_avg)} | {fmt(m.macro_f1)} |" for q, m in metrics.items()]
+        out += [f"### {source}", "", "| question | rows | F_avg | majority F_avg | macro F1 | majority macro F1 |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {q} | {m.rows} | {fmt(m.f_avg)} | {fmt(m.majority_f_avg)} | {fmt(m.macro_f1)} | "
+                f"{fmt(m.majority_macro_f1)} |" for q, m in metrics.items()]
         out += [""] if metrics else ["", "none", ""]
+        if metrics:
+            out += ["*Majority*: the same score for a model that predicts each question's most frequent training "
+                    "label for every row.", ""]
+        warnings = [f"{q}: {w}" for q, m in metrics.items() for w in m.warnings]
+        out += [f"**Warning:** {w}" for w in warnings] + ([""] if warnings else [])
     out += ["## Versions", "", ", ".join(f"{k} {v}" for k, v in card.versions.items()), "",
             "## Notes", "", *(f"- {n}" for n in card.notes or ["none"])]
     return "\n".join(out) + "\n"
 
 
-def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name: str | None = None,
+def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, scheme: Scheme, name: str | None = None,
                source: str | None = None, source_sha256: str | None = None,
-               held_out: EvaluationReport | None = None, n_boot: int = 1000) -> ModelCard:
-    """Write ``model.skops``, ``card.json``, ``README.md`` (the card) and ``metrics.json`` into ``directory``.
+               held_out: EvaluationReport | None = None, n_boot: int = 1000,
+               annotators: Sequence[str] = ()) -> ModelCard:
+    """Write ``model.skops``, ``card.json``, ``README.md`` (the card), ``metrics.json`` and
+    ``scheme.json`` (a copy of the scheme, so `evaluate` and `predict` find it) into ``directory``.
 
     ``metrics.json`` is the :class:`~annotate.evaluate.EvaluationReport` of the cross-validation
     (null when there was none); ``held_out`` (an evaluation on dev data) goes into the card's
-    metrics. The folder is written beside the target and renamed into place, so a failed save
-    leaves an earlier model as it was.
+    metrics; ``annotators`` (who labelled the training rows, :func:`annotate.gold.labelled_by`)
+    into its training data. The folder is written beside the target and renamed into place, so
+    a failed save leaves an earlier model as it was.
     """
     import skops.io as sio
 
@@ -265,7 +355,8 @@ def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name
         sio.dump(model, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
         cv_report = cross_validation_report(model, name=name, n_boot=n_boot)
         card = model_card(model, name=name, model_sha256=sha256_file(staging / MODEL_FILE), source=source,
-                          source_sha256=source_sha256, held_out=held_out, cv_report=cv_report)
+                          source_sha256=source_sha256, held_out=held_out, cv_report=cv_report,
+                          annotators=annotators)
         with atomic_write(staging / "metrics.json") as out:
             out.write(json.dumps(None if cv_report is None else cv_report.model_dump(mode="json"), indent=2,
                                  ensure_ascii=False) + "\n")
@@ -273,6 +364,11 @@ def save_model(model: StanceBaseline, directory: str | os.PathLike[str], *, name
             out.write(json.dumps(card.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
         with atomic_write(staging / "README.md") as out:
             out.write(card_markdown(card))
+        if scheme.id != model.scheme:
+            raise ModelError(f"the model is of scheme {model.scheme!r}, not {scheme.id!r}", path=target,
+                             fix="train with the scheme of the rows")
+        with atomic_write(staging / SCHEME_FILE) as out:
+            out.write(scheme.canonical_json())
         staging.chmod(0o755)
         old = None
         if target.exists():
@@ -295,24 +391,48 @@ def read_card(directory: str | os.PathLike[str]) -> ModelCard:
     except FileNotFoundError:
         raise ModelError("no card.json: not a model folder", path=Path(directory),
                          fix="give a folder written by `stance train` (models/NAME)") from None
+    except (NotADirectoryError, IsADirectoryError):
+        raise ModelError("not a model folder (a file, or card.json is a folder)", path=Path(directory),
+                         fix="give the folder written by `stance train` (models/NAME), not a file in it") from None
+    except RecursionError:
+        raise ModelError("card.json is nested too deep to be a model card", path=path,
+                         fix="train the model again") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"card.json is not valid JSON ({exc})", path=path, fix="train the model again") from None
     if not isinstance(data, dict) or data.get("format") not in KNOWN_MODEL_FORMATS:
         version = data.get("format") if isinstance(data, dict) else None
         raise ModelError(f"unknown model format {version!r}", path=path, where="format",
-                         fix="known formats: " + ", ".join(KNOWN_MODEL_FORMATS))
+                         fix="known formats: " + ", ".join(KNOWN_MODEL_FORMATS)
+                         + "; a model written by an older annotate: train it again with `stance train`")
     try:
         return ModelCard.model_validate(data)
     except ValidationError as exc:
         raise ModelError(validation_problem(exc), path=path, fix="train the model again") from None
 
 
-def load_model(directory: str | os.PathLike[str], *,
-               known_schemes: Sequence[str] = KNOWN_VERSIONS) -> StanceBaseline:
+SCHEME_FILE = "scheme.json"
+
+
+def model_scheme(directory: str | os.PathLike[str], card: ModelCard | None = None) -> Scheme:
+    """The scheme a model folder keeps (``scheme.json``), checked against its card's scheme id."""
+    folder = Path(directory)
+    card = card if card is not None else read_card(folder)
+    path = folder / SCHEME_FILE
+    if not path.is_file():
+        raise ModelError(f"no {SCHEME_FILE} in the model folder", path=folder,
+                         fix="train the model again with this version of stance (it keeps the scheme beside the model)")
+    scheme = load_scheme(path)
+    if scheme.id != card.scheme:
+        raise ModelError(f"{SCHEME_FILE} is of scheme {scheme.id!r}, the card of {card.scheme!r}", path=path,
+                         fix="train the model again; never edit a model folder by hand")
+    return scheme
+
+
+def load_model(directory: str | os.PathLike[str]) -> StanceBaseline:
     """Read a model folder written by :func:`save_model`, safely.
 
-    Checks, in order: the card is valid and of a known model format; its scheme is one of
-    ``known_schemes``; the model file is the one the card names (sha256); every type in the file
+    Checks, in order: the card is valid and of a known model format; the folder's scheme copy
+    (``scheme.json``) is of the card's scheme id; the model file is the one the card names (sha256); every type in the file
     that skops does not trust by default (``skops.io.get_untrusted_types``) is in
     :data:`TRUSTED_TYPES`. Only then is the file loaded, trusting exactly those types.
 
@@ -325,10 +445,12 @@ def load_model(directory: str | os.PathLike[str], *,
 
     folder = Path(directory)
     card = read_card(folder)
-    if card.scheme not in known_schemes:
-        raise ModelError(f"unknown scheme id {card.scheme!r}", path=folder / "card.json", where="scheme",
-                         fix="known schemes: " + ", ".join(known_schemes))
+    model_scheme(folder, card)
     path = folder / card.model_file
+    if ("\x00" in card.model_file or Path(card.model_file).name != card.model_file or card.model_file in ("", ".", "..")
+            or not os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)):
+        raise ModelError(f"model_file {card.model_file!r} is not a file of the model folder", path=folder / "card.json",
+                         where="model_file", fix="a model folder reads only its own files; train the model again")
     if not path.is_file():
         raise ModelError(f"no model file {card.model_file}", path=folder, fix="train the model again")
     if sha256_file(path) != card.model_sha256:

@@ -1,16 +1,25 @@
 """Predictions of a baseline as Label Studio pre-annotations, most uncertain first.
 
-``stance predict`` calls :func:`predictions_for` on the tasks of ``stance tasks``, checks every
-prediction against the scheme (:func:`check_prediction`), writes a Label Studio import file
-with the predictions attached, and with ``--push`` sends them to the tasks of an existing
-project (:func:`push_predictions`) and turns on its uncertainty sampling, so that annotators
-are given the tasks the model is least sure of first.
+``stance predict`` calls :func:`write_predictions` on the tasks of ``stance tasks``: it reads
+them in batches, predicts every question of a batch at once (each sentence's text features
+computed once, :meth:`~annotate.baseline.StanceBaseline.predict_proba_all`), checks every
+prediction against the scheme (:func:`check_prediction`) and spools it to a temporary file;
+then it writes the Label Studio import file most uncertain task first. Memory stays flat in
+the number of tasks: what is kept per task is its score and where it lies in the spool.
+With ``--push`` the predictions go to the tasks of an existing project
+(:func:`push_predictions`), whose uncertainty sampling gives annotators the task the model is
+least sure of first; ``--replace`` removes the predictions of the model's older versions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import json
+import os
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -19,9 +28,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .baseline import StanceBaseline
 from .errors import InputError, StudioError
-from .labeling import SENTENCE, choice_questions
+from .files import atomic_write, dumps
+from .labeling import MENTION_CONTROL, MENTIONS_MODEL, SENTENCE, choice_questions
 from .scheme import Scheme
-from .studio import BATCH_SIZE, DEFAULT_TIMEOUT, Connection, call, check_config, client, require_project, task_ids
+from .studio import BATCH_SIZE, DEFAULT_TIMEOUT, Connection, api, call, check_config, require_project
+from .studio_http import delete_model_version, listed_tasks, model_versions, tasks_where
 from .tasks import Task
 
 # Label Studio gives annotators the task whose prediction (of the project's model version) has
@@ -47,13 +58,34 @@ class PredictedChoice(_Strict):
     score: float = Field(ge=0, le=1, description="the model's probability of this label")
 
 
+class MentionValue(_Strict):
+    start: int = Field(ge=0, description="offset in the sentence (UTF-16 code units, as the browser counts)")
+    end: int = Field(ge=0)
+    text: str
+    labels: list[str] = Field(min_length=1, max_length=1, description="the target id")
+
+
+class MentionRegion(_Strict):
+    """A read-only highlight of a target's mention, kept from the task (``stance tasks``) so the page still shows it."""
+
+    id: str
+    from_name: Literal["mention"]
+    to_name: Literal["sentence"]
+    type: Literal["labels"]
+    readonly: bool
+    value: MentionValue
+
+
 class Prediction(_Strict):
     """A Label Studio prediction: a pre-annotation of one task."""
 
-    model_version: str = Field(description="<model name>@<first 12 hex digits of the model file's sha256>")
+    model_version: str = Field(description="<model name>@<12 hex digits>: a function of what was trained "
+                               "(training rows, configuration, scheme, library versions; see the model's card.json)")
     score: float = Field(ge=0, le=1, description="the smallest top-two probability margin over the questions; "
                          "lower is less sure")
-    result: list[PredictedChoice]
+    result: list[PredictedChoice | MentionRegion] = Field(
+        description="one answer per question, then the task's mention highlights (once the project's model version is "
+        "this one, Label Studio pre-fills this prediction alone)")
 
 
 class PredictedTask(Task):
@@ -72,29 +104,12 @@ def margins(proba: np.ndarray) -> np.ndarray:
     return p[:, -1] - (p[:, -2] if p.shape[1] > 1 else 0.0)
 
 
-def predictions_for(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *,
-                    model_version: str | None = None) -> list[dict]:
-    """Label Studio tasks with the model's prediction attached, most uncertain first.
+PREDICT_BATCH = 2000  # tasks predicted at once: memory stays flat, numpy and scipy work in bulk
 
-    Each task (import format, ``{"data": {"text": ..., "sentence_id": ..., ...}}``) comes back as
-    a copy with ``predictions: [{"model_version", "score", "result"}]``; ``result`` holds one
-    choices item per question the model answers (``claim``, ``stance_<target id>``), each with
-    its probability as ``score``.
 
-    Uncertainty: a question's margin is p(best label) - p(second best) (margin sampling); a
-    task's ``score`` is the smallest margin over its questions, so one doubtful question makes
-    the task doubtful. Tasks are sorted by ``score`` ascending (ties keep their input order):
-    the first are those whose labels would teach the model most.
-
-    Raises
-    ------
-    InputError
-        A task without ``data.text``, or for another scheme.
-    """
-    check_is_fitted(model)
-    tasks = list(tasks)
+def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) -> list[str]:
     texts = []
-    for number, task in enumerate(tasks, 1):
+    for number, task in enumerate(batch, first):
         data = task.get("data") if isinstance(task, Mapping) else None
         if not isinstance(data, Mapping) or not isinstance(data.get("text"), str):
             raise InputError("not a Label Studio task with data.text", where=f"task {number}",
@@ -104,39 +119,182 @@ def predictions_for(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *
                              where=f"task {number} (sentence {data.get('sentence_id')})",
                              fix="predict with a model trained on the tasks' scheme")
         texts.append(data["text"])
+    return texts
+
+
+def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *, model_version: str | None = None,
+                      batch_size: int = PREDICT_BATCH) -> Iterator[list[dict]]:
+    """The tasks with the model's prediction attached, in input order, ``batch_size`` at a time.
+
+    Each task (import format, ``{"data": {"text": ..., "sentence_id": ..., ...}}``) comes back as
+    a copy with ``predictions: [{"model_version", "score", "result"}]``; ``result`` holds one
+    choices item per question the model answers (``claim``, ``stance_<target id>``), each with
+    its probability as ``score``.
+
+    Uncertainty: a question's margin is p(best label) - p(second best) (margin sampling); a
+    task's ``score`` is the smallest margin over its questions, so one doubtful question makes
+    the task doubtful.
+
+    The task's mention highlights (its ``stance-mentions@...`` pre-annotation) follow the answers
+    in ``result``: Label Studio pre-fills only the prediction of the project's model version, and
+    ``stance predict --push`` makes that this model's.
+
+    Raises
+    ------
+    InputError
+        A task without ``data.text``, or for another scheme.
+    """
+    check_is_fitted(model)
     version = model_version or f"stance-baseline {model.trained_at_}"
-    results: list[list[dict]] = [[] for _ in tasks]
-    score = np.ones(len(tasks))
-    for question in model.questions_:
-        if not tasks:
-            break
-        proba = model.predict_proba(texts, question)
-        classes = model.classes_[question]
-        score = np.minimum(score, margins(proba))
-        best = proba.argmax(axis=1)
-        for i, j in enumerate(best):
-            results[i].append({"from_name": question, "to_name": SENTENCE, "type": "choices",
-                               "value": {"choices": [classes[j]]}, "score": round(float(proba[i, j]), 6)})
-    out = [{**task, "predictions": [{"model_version": version, "score": round(float(s), 6), "result": r}]}
-           for task, s, r in zip(tasks, score, results)]
-    order = sorted(range(len(out)), key=lambda i: (round(float(score[i]), 6), i))
+    questions = list(model.questions_)
+    classes = {q: list(model.classes_[q]) for q in questions}
+    batch: list[Mapping[str, Any]] = []
+    done = 0
+
+    def predict(batch: list[Mapping[str, Any]]) -> list[dict]:
+        texts = _texts(batch, model, done + 1)
+        proba = model.predict_proba_all(texts)
+        score = np.ones(len(texts))
+        columns = []
+        for q in questions:
+            score = np.minimum(score, margins(proba[q]))
+            best = proba[q].argmax(axis=1)
+            labels = [classes[q][j] for j in best.tolist()]
+            columns.append((q, labels, np.round(proba[q][np.arange(len(texts)), best], 6).tolist()))
+        scores = np.round(score, 6).tolist()
+        out = []
+        for i, task in enumerate(batch):
+            result = [{"from_name": q, "to_name": SENTENCE, "type": "choices", "value": {"choices": [labels[i]]},
+                       "score": p[i]} for q, labels, p in columns]
+            result += [item for kept in task.get("predictions") or [] if isinstance(kept, Mapping)
+                       and str(kept.get("model_version", "")).startswith(f"{MENTIONS_MODEL}@")
+                       for item in kept.get("result") or [] if item.get("from_name") == MENTION_CONTROL]
+            out.append({**task, "predictions": [{"model_version": version, "score": scores[i], "result": result}]})
+        return out
+
+    for task in tasks:
+        batch.append(task)
+        if len(batch) == batch_size:
+            yield predict(batch)
+            done += len(batch)
+            batch = []
+    if batch:
+        yield predict(batch)
+
+
+def predictions_for(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *,
+                    model_version: str | None = None) -> list[dict]:
+    """Label Studio tasks with the model's prediction attached (see :func:`predicted_batches`), most uncertain first.
+
+    Tasks are sorted by ``score`` ascending (ties keep their input order): the first are those
+    whose labels would teach the model most. Everything is held in memory: for files, use
+    :func:`write_predictions`.
+    """
+    out = [task for batch in predicted_batches(model, tasks, model_version=model_version) for task in batch]
+    order = sorted(range(len(out)), key=lambda i: (out[i]["predictions"][0]["score"], i))
     return [out[i] for i in order]
 
 
-def check_prediction(prediction: Mapping[str, Any], scheme: Scheme) -> str | None:
-    """What makes a prediction unfit for the scheme's labeling config, or None.
+@dataclass
+class PredictedFile:
+    """What :func:`write_predictions` wrote."""
 
-    Label Studio stores any result without a check (LABEL_STUDIO.md, section 2), so ours are
-    checked here: every item a choice of a control of the config, with one of its labels, at
-    most one answer per control, and a score in [0, 1].
+    tasks: int = 0
+    lowest: float | None = None  # the first task's score (the most uncertain)
+    highest: float | None = None
+
+
+def write_predictions(
+    model: StanceBaseline,
+    tasks: Iterable[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    scheme: Scheme,
+    *,
+    model_version: str,
+    batch_size: int = PREDICT_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> PredictedFile:
+    """Predict ``tasks`` and write them, most uncertain first, as a Label Studio import file.
+
+    The tasks stream through in batches; each predicted task is checked against the scheme
+    and spooled as one JSON line to a temporary file beside ``path``, keeping only its score
+    and place. The file is then written in score order (ties in input order) and renamed over
+    ``path``: a JSON list with one task per line, as ``stance tasks`` writes, so it streams too.
+
+    Raises
+    ------
+    InputError
+        A task without text or of another scheme, or a prediction the scheme does not allow.
     """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     allowed = choice_questions(scheme)
+    targets = frozenset(scheme.target_ids)
+    scores, offsets, lengths = array("d"), array("q"), array("q")
+    position = 0
+    with tempfile.TemporaryFile(prefix=f".{target.name}.", suffix=".spool", dir=target.parent) as spool:
+        for batch in predicted_batches(model, tasks, model_version=model_version, batch_size=batch_size):
+            lines = []
+            for task in batch:
+                number = len(scores) + 1
+                problem = _problem(task["predictions"][0], allowed, targets)
+                if problem is not None:
+                    raise InputError(f"prediction not valid for scheme {scheme.id!r}: {problem}",
+                                     where=f"task {number} (sentence {task['data'].get('sentence_id')})",
+                                     fix="predict with a model trained for this scheme (see its card.json)")
+                line = dumps(task).encode()
+                lines.append(line)
+                scores.append(task["predictions"][0]["score"])
+                offsets.append(position)
+                lengths.append(len(line))
+                position += len(line)
+            spool.write(b"".join(lines))
+            if on_batch is not None:
+                on_batch(len(batch))
+        order = np.argsort(np.frombuffer(scores, dtype=np.float64), kind="stable")
+        with atomic_write(target, binary=True) as out:
+            out.write(b"[")
+            for k, i in enumerate(order.tolist()):
+                spool.seek(offsets[i])
+                out.write((b",\n" if k else b"\n") + spool.read(lengths[i]))
+            out.write(b"\n]\n")
+    if not len(scores):
+        return PredictedFile()
+    return PredictedFile(tasks=len(scores), lowest=scores[int(order[0])], highest=scores[int(order[-1])])
+
+
+def read_predictions(path: str | os.PathLike[str]) -> Iterator[dict]:
+    """The tasks of a file written by :func:`write_predictions`, one line at a time."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such predictions file", path=path, fix="write one with `stance predict`") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            line = line.strip().removesuffix(",")
+            if line in ("[", "]", ""):
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not a JSON task ({exc.msg})", path=path, where=f"line {number}",
+                                 fix="a predictions file is written by `stance predict`, one task per line") from None
+
+
+def _problem(prediction: Mapping[str, Any], allowed: Mapping[str, tuple[str, ...]],
+             targets: frozenset[str]) -> str | None:
     score = prediction.get("score")
     if not isinstance(score, (int, float)) or not 0 <= score <= 1:
         return f"score {score!r} is not in [0, 1]"
     seen = set()
     for item in prediction.get("result") or []:
         name = item.get("from_name")
+        if name == MENTION_CONTROL:
+            labels = (item.get("value") or {}).get("labels") or []
+            if item.get("type") != "labels" or item.get("to_name") != SENTENCE or len(labels) != 1 \
+                    or labels[0] not in targets:
+                return f"a mention highlight that is not a region of one target on {SENTENCE!r}: {labels!r}"
+            continue
         if name not in allowed:
             return f"unknown control {name!r} (known: {', '.join(allowed)})"
         if item.get("to_name") != SENTENCE or item.get("type") != "choices":
@@ -152,27 +310,45 @@ def check_prediction(prediction: Mapping[str, Any], scheme: Scheme) -> str | Non
     return None
 
 
+def check_prediction(prediction: Mapping[str, Any], scheme: Scheme) -> str | None:
+    """What makes a prediction unfit for the scheme's labeling config, or None.
+
+    Label Studio stores any result without a check (LABEL_STUDIO.md, section 2), so ours are
+    checked here: every item a choice of a control of the config, with one of its labels, at
+    most one answer per control, and a score in [0, 1].
+    """
+    return _problem(prediction, choice_questions(scheme), frozenset(scheme.target_ids))
+
+
 def check_predictions(tasks: Iterable[Mapping[str, Any]], scheme: Scheme) -> None:
     """Raise :class:`InputError` at the first task whose prediction the scheme does not allow."""
+    allowed, targets = choice_questions(scheme), frozenset(scheme.target_ids)
     for number, task in enumerate(tasks, 1):
         for prediction in task.get("predictions") or []:
-            problem = check_prediction(prediction, scheme)
+            problem = _problem(prediction, allowed, targets)
             if problem is not None:
-                raise InputError(f"prediction not valid for scheme {scheme.scheme!r}: {problem}",
+                raise InputError(f"prediction not valid for scheme {scheme.id!r}: {problem}",
                                  where=f"task {number} (sentence {task['data'].get('sentence_id')})",
                                  fix="predict with a model trained for this scheme (see its card.json)")
 
 
 @dataclass
 class PredictionCounts:
-    """What a push of predictions did."""
+    """What a push of predictions did; ``read == not_in_project + already + sent``."""
 
     project_id: int
     project_url: str
     read: int = 0
     not_in_project: int = 0  # no task with that sentence_id: push the tasks first
     already: int = 0  # the task has a prediction of this model version
-    created: int = 0
+    sent: int = 0  # tasks whose prediction was sent
+    created: int = 0  # predictions Label Studio created (one per task of the sentence)
+    replaced: dict[str, int] = field(default_factory=dict)  # older version of the model -> predictions removed
+
+
+def model_name(model_version: str) -> str:
+    """The model's name in a version ``<name>@<hash>``."""
+    return model_version.rsplit("@", 1)[0]
 
 
 def push_predictions(
@@ -182,6 +358,7 @@ def push_predictions(
     *,
     conn: Connection,
     model_version: str,
+    replace: bool = False,
     batch_size: int = BATCH_SIZE,
     timeout: float = DEFAULT_TIMEOUT,
     on_batch: Callable[[int], None] | None = None,
@@ -190,62 +367,71 @@ def push_predictions(
 
     The project must exist and have the scheme's config. A task that already holds a
     prediction of ``model_version`` is left alone, so pushing again adds nothing, and an
-    interrupted push resumes. Afterwards the project's model version is ``model_version``
-    and its sampling is uncertainty sampling: Label Studio shows these predictions as
-    pre-annotations and gives annotators the lowest-scoring (most uncertain) task first.
+    interrupted push resumes. With ``replace``, the predictions of the model's other versions
+    (``<same name>@...``) are removed afterwards; other models' stay. Afterwards the project's
+    model version is ``model_version`` and its sampling is uncertainty sampling: Label Studio
+    shows these predictions as pre-annotations and gives annotators the lowest-scoring (most
+    uncertain) task first.
     """
-    ls = client(conn, timeout=timeout)
-    project = require_project(ls, conn, title)
-    check_config(conn, project, scheme)
-    counts = PredictionCounts(project_id=project.id, project_url=f"{conn.url}/projects/{project.id}")
-    ids = task_ids(ls, conn, project.id)
+    with api(conn, timeout=timeout) as rest:
+        project = require_project(rest, conn, title)
+        check_config(conn, project, scheme)
+        pid = project.id
+        counts = PredictionCounts(project_id=pid, project_url=f"{conn.url}/projects/{pid}")
+        ids = {sentence: [task_id for task_id, _ in tasks] for sentence, tasks in listed_tasks(rest, conn, pid).items()}
 
-    def predicted() -> set[int]:
-        listed = ls.predictions.list(project=project.id)
-        return {p.task for p in listed if p.model_version == model_version}
+        def predicted() -> set[int]:
+            return tasks_where(rest, conn, pid, "predictions_model_versions", model_version,
+                               f"listing the tasks with predictions of {model_version!r}")
 
-    done = call(conn, f"listing the predictions of project {project.id}", predicted)
-    batch: list[dict] = []
+        done = predicted()
+        batch: list[dict] = []
 
-    def send() -> None:
-        nonlocal batch
-        pending = batch
+        def send() -> None:
+            nonlocal batch
+            pending = batch
 
-        def post() -> None:
-            if pending:
-                ls.projects.import_predictions(project.id, request=pending)
+            def post() -> Any:
+                return rest.request("POST", f"api/projects/{pid}/import/predictions", json=pending) if pending else {}
 
-        def drop_landed() -> None:
-            nonlocal pending
-            landed = predicted()
-            pending = [p for p in pending if p["task"] not in landed]
+            def drop_landed() -> None:
+                nonlocal pending
+                landed = predicted()
+                pending = [p for p in pending if p["task"] not in landed]
 
-        call(conn, f"importing {len(batch):,} predictions", post, before_retry=drop_landed)
-        counts.created += len(batch)
-        if on_batch is not None:
-            on_batch(len(batch))
-        batch = []
+            reply = call(conn, f"importing {len(batch):,} predictions", post, before_retry=drop_landed)
+            counts.created += int((reply or {}).get("created", len(pending)))
+            if on_batch is not None:
+                on_batch(len(batch))
+            batch = []
 
-    for task in tasks:
-        counts.read += 1
-        task_id = ids.get(task["data"]["sentence_id"])
-        if task_id is None:
-            counts.not_in_project += 1
-            continue
-        if task_id in done:
-            counts.already += 1
-            continue
-        for prediction in task.get("predictions") or []:
-            if prediction["model_version"] == model_version:
-                batch.append({"task": task_id, "model_version": model_version, "score": prediction["score"],
-                              "result": prediction["result"]})
-        if len(batch) >= batch_size:
+        for task in tasks:
+            counts.read += 1
+            found = ids.get(task["data"]["sentence_id"])
+            if not found:
+                counts.not_in_project += 1
+                continue
+            missing = [t for t in found if t not in done]
+            if not missing:
+                counts.already += 1
+                continue
+            counts.sent += 1
+            for prediction in task.get("predictions") or []:
+                if prediction["model_version"] == model_version:
+                    batch += [{"task": t, "model_version": model_version, "score": prediction["score"],
+                               "result": prediction["result"]} for t in missing]
+            if len(batch) >= batch_size:
+                send()
+        if batch:
             send()
-    if batch:
-        send()
-    if counts.read and counts.not_in_project == counts.read:
-        raise StudioError(f"none of the {counts.read:,} tasks is in project {title!r} (matched on sentence_id)",
-                          fix=f"push the tasks first: `stance push TASKS --project {title!r}`")
-    call(conn, f"setting the model version of project {title!r}", lambda: ls.projects.update(
-        project.id, model_version=model_version, sampling=UNCERTAINTY_SAMPLING, show_collab_predictions=True))
+        if counts.read and counts.not_in_project == counts.read:
+            raise StudioError(f"none of the {counts.read:,} tasks is in project {title!r} (matched on sentence_id)",
+                              fix=f"push the tasks first: `stance push TASKS --project {title!r}`")
+        if replace:
+            name = model_name(model_version)
+            for version in sorted(model_versions(rest, conn, pid)):
+                if version != model_version and "@" in version and model_name(version) == name:
+                    counts.replaced[version] = delete_model_version(rest, conn, pid, version)
+        call(conn, f"setting the model version of project {title!r}", lambda: rest.update_project(
+            pid, model_version=model_version, sampling=UNCERTAINTY_SAMPLING, show_collab_predictions=True))
     return counts

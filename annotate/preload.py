@@ -1,17 +1,44 @@
-"""Labels made outside Label Studio, posted into it as a person's annotations.
+"""Labels made outside Label Studio, saved into it as a person's annotations, skips and drafts.
 
-A label file (``seeds/labels/annotator-*.json``) holds one person's labels of pushed tasks;
-``stance studio load-labels`` creates that person as a user of the local server and saves
-their labels as their annotations, so that the rest of the flow reads them back like any
-other. :func:`label_result` is also how predictions are written.
+A label file (``seeds/labels/annotator-*.json``) holds one person's labels of a project's
+sentences, each a submitted answer, a skip (``"status": "skip"``) or a draft (``"status":
+"draft"``). ``stance studio load-labels`` saves them on whichever server the other commands
+reach (:func:`annotate.studio.connection`: the local one, or a team server named by
+``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY``), so that the rest of the flow reads them back
+like any other annotation. :func:`label_result` is also how predictions are written.
+
+The person must be a user of the server: the local server gets them created (through its
+command line, :func:`annotate.server.add_user`); on a team server they must have been invited.
+
+Two ways in, chosen per sentence:
+
+- a sentence already in the project: its annotation is posted on the person's behalf
+  (``completed_by``), a few requests at a time, with a ``unique_id`` made from the project, the
+  sentence and the person, so that Label Studio itself refuses a second one (HTTP 409): loading
+  twice, or two loads at once, leave one annotation per person and sentence;
+- a sentence not yet in the project, when the tasks file is given: the task is imported with
+  the annotations of every label file in one request per thousand tasks, the bulk path (about
+  two seconds for 1,400 labels, where one request per annotation takes minutes on Label
+  Studio's development server). Two loads at once that both import a sentence end with one
+  task: the load whose copy is not the lowest task id moves its annotations to that one and
+  deletes its copy.
+
+A task the person has annotated or skipped already (in Label Studio's interface too) is left
+alone. A draft is saved as the person themselves (Label Studio takes a draft's user from the
+key), so drafts need the person's own key: the local server gives it; on a team server load
+a file with drafts with that person's ``LABEL_STUDIO_API_KEY``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,18 +47,31 @@ from .errors import InputError, StudioError, validation_problem
 from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL
 from .labels import ClaimLabel, SpanLabel, StanceLabel, utf16_offsets
 from .scheme import Scheme
-from .studio import DEFAULT_TIMEOUT, PAGE_SIZE, Connection, call, client, require_project
+from .studio import (API_KEY_ENV, DEFAULT_TIMEOUT, Connection, api, call, check_config, ensure_project, read_tasks,
+                     require_project)
+from .studio_http import listed_tasks, tasks_where, users
+
+if TYPE_CHECKING:
+    from .rest import Api
+
+Status = Literal["submit", "skip", "draft"]
+IMPORT_BATCH = 1000  # tasks (with their annotations) per import request
+WORKERS = 8  # annotations posted at once on the per-task path
+_NAMESPACE = uuid.UUID("9b0f3c52-6f1e-4c8e-9a55-6b2f0d7e1c41")  # of the annotations' unique_id
+
 
 def label_result(label: dict, scheme: Scheme) -> list[dict]:
     """The Label Studio ``result`` of one label record (claim, stance per target, spans).
 
-    Span offsets are relative to the sentence, as Label Studio keeps them.
+    Questions a label leaves open (a draft's) are left out. Span offsets are relative to the
+    sentence, as Label Studio keeps them.
     """
     def choice(control: str, value: str) -> dict:
         return {"from_name": control, "to_name": SENTENCE, "type": "choices", "value": {"choices": [value]}}
 
-    result = [choice(CLAIM_CONTROL, label["claim"])]
-    result += [choice(scheme.stance_control(t), label["stance"][t]) for t in scheme.target_ids if t in label["stance"]]
+    result = [choice(CLAIM_CONTROL, label["claim"])] if label.get("claim") else []
+    stance = label.get("stance") or {}
+    result += [choice(scheme.stance_control(t), stance[t]) for t in scheme.target_ids if stance.get(t)]
     result += [
         {"id": f"{label['sentence_id']}:{span['start']}-{span['end']}:{span['label']}",
          "from_name": SPAN_CONTROL, "to_name": SENTENCE, "type": "labels",
@@ -53,15 +93,17 @@ class LabelSpan(BaseModel):
 
 
 class LabelRecord(BaseModel):
-    """One sentence's labels in a label file."""
+    """One sentence's labels in a label file: submitted (the default), skipped, or a draft."""
 
     model_config = ConfigDict(extra="forbid")
 
     sentence_id: str
-    claim: ClaimLabel
-    stance: dict[str, StanceLabel]
+    status: Status = Field(default="submit", description="submit: an annotation; skip: the person skipped the "
+                           "sentence (no answers); draft: saved, not submitted (any answers so far)")
+    claim: ClaimLabel | None = None
+    stance: dict[str, StanceLabel] = Field(default_factory=dict)
     spans: list[LabelSpan] = Field(default_factory=list)
-    lead_time: float | None = None
+    lead_time: float | None = Field(default=None, ge=0, description="seconds the person spent")
 
 
 class LabelPerson(BaseModel):
@@ -82,7 +124,12 @@ class LabelFile(BaseModel):
 
 
 def read_label_file(path: str | os.PathLike[str], scheme: Scheme) -> LabelFile:
-    """A label file, validated against the scheme; an error names the field path."""
+    """A label file, validated against the scheme; an error names the field path and the fix.
+
+    A submitted label answers the claim and every target; a draft answers any of them (at
+    least one, or marks a span); a skip answers nothing. The same sentence twice is allowed
+    when both records are equal (the second is counted as repeated), an error otherwise.
+    """
     path = Path(path)
     try:
         record = LabelFile.model_validate_json(path.read_bytes())
@@ -92,72 +139,452 @@ def read_label_file(path: str | os.PathLike[str], scheme: Scheme) -> LabelFile:
         raise InputError(validation_problem(exc), path=path,
                          fix="a label file is {\"annotator\": {\"email\": ...}, \"labels\": [...]}, "
                          "as in seeds/labels/") from None
+    targets = set(scheme.target_ids)
+    first: dict[str, int] = {}
     for number, label in enumerate(record.labels):
-        if set(label.stance) != set(scheme.target_ids):
-            raise InputError(f"stance targets {sorted(label.stance)} are not the scheme's {sorted(scheme.target_ids)}",
-                             path=path, where=f"labels -> {number}", fix="give a stance for every target of the scheme")
+        where = f"labels -> {number} (sentence {label.sentence_id})"
+        unknown = sorted(set(label.stance) - targets)
+        if unknown:
+            raise InputError(f"stance targets {unknown} are not the scheme's {sorted(targets)}", path=path,
+                             where=where, fix="name the scheme's targets")
+        if label.status == "submit" and (label.claim is None or set(label.stance) != targets):
+            raise InputError("a submitted label answers the claim and every target's stance", path=path, where=where,
+                             fix=f"give claim and a stance for each of {', '.join(scheme.target_ids)}, or mark it "
+                             "\"status\": \"draft\"")
+        if label.status == "skip" and (label.claim is not None or label.stance or label.spans):
+            raise InputError("a skipped label has answers", path=path, where=where,
+                             fix="leave claim, stance and spans out of a skip, or drop \"status\": \"skip\"")
+        if label.status == "draft" and label.claim is None and not label.stance and not label.spans:
+            raise InputError("a draft without any answer or span", path=path, where=where,
+                             fix="give the answers so far, or leave the sentence out")
+        if label.sentence_id in first and record.labels[first[label.sentence_id]] != label:
+            raise InputError(f"the sentence is labelled twice, differently (first in labels -> "
+                             f"{first[label.sentence_id]})", path=path, where=where,
+                             fix="keep one record per sentence_id")
+        first.setdefault(label.sentence_id, number)
     return record
 
 
 @dataclass
 class LabelCounts:
-    """What a label upload did; ``read == posted + already``."""
+    """What loading one label file did; ``read == posted + skipped + drafts + already + repeated``."""
 
     read: int = 0
-    posted: int = 0
-    already: int = 0  # the user had annotated that task before
+    posted: int = 0  # annotations saved
+    skipped: int = 0  # skips saved
+    drafts: int = 0  # drafts saved
+    already: int = 0  # the person had annotated, skipped or drafted that task before
+    repeated: int = 0  # the same sentence again in the file
+    imported: int = 0  # of those saved, how many came in with their task (the bulk path)
 
 
-def post_labels(conn: Connection, title: str, labels: list[LabelRecord], scheme: Scheme, *,
-                source: str = "labels", timeout: float = DEFAULT_TIMEOUT) -> LabelCounts:
-    """Save label records as annotations of the user whose key ``conn`` holds.
+@dataclass
+class LoadedFile:
+    path: str
+    labels: LabelFile
+    counts: LabelCounts = field(default_factory=LabelCounts)
 
-    Each record names its task by ``sentence_id``; the tasks must have been pushed. A task
-    the user has annotated already is left alone, so loading the same labels twice adds none.
-    Span texts are checked against the task's sentence before anything is sent.
+
+@dataclass
+class Loaded:
+    """What :func:`load_labels` did: per file, and the project."""
+
+    files: list[LoadedFile]
+    project_id: int = 0
+    project_url: str = ""
+    project_created: bool = False
+
+
+@dataclass
+class _Item:
+    """One record of one file to save on one task."""
+
+    file: LoadedFile
+    label: LabelRecord
+    task_id: int = 0
+    text: str = ""
+
+
+def unique_id(project_id: int, sentence_id: str, email: str) -> str:
+    """The ``unique_id`` of a person's loaded annotation of a sentence: Label Studio allows one of each."""
+    return str(uuid.uuid5(_NAMESPACE, f"project {project_id}\nsentence {sentence_id}\nannotator {email.lower()}"))
+
+
+def load_labels(
+    paths: Sequence[str | os.PathLike[str]],
+    title: str,
+    scheme: Scheme,
+    *,
+    conn: Connection,
+    data_dir: str | os.PathLike[str] | None = None,
+    tasks: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    workers: int = WORKERS,
+    on_label: Callable[[int], None] | None = None,
+) -> Loaded:
+    """Save label files as their people's annotations, skips and drafts in project ``title``.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Label files; each is read and checked whole before anything is sent.
+    title : str
+        The project. It must have the scheme's labeling config; without ``tasks`` it must exist,
+        with ``tasks`` it is created when missing (as ``stance push`` creates it).
+    scheme : Scheme
+        The project's scheme.
+    conn : Connection
+        The server (:func:`annotate.studio.connection`).
+    data_dir : path, optional
+        The local server's data dir, where ``conn`` is the local server: its command line
+        creates missing users and gives the key a draft is saved with.
+    tasks : path, optional
+        The ``stance tasks`` file of the sentences: those not yet in the project are imported
+        with their labels (the bulk path). Without it every sentence must be in the project.
+    workers : int
+        Annotations posted at once for sentences already in the project.
+    on_label : callable, optional
+        Called with the number of labels saved, as they are.
     """
-    ls = client(conn, timeout=timeout)
-    me = call(conn, "reading the current user", ls.users.whoami).id
-    project = require_project(ls, conn, title)
-
-    def fetch() -> dict[str, Any]:
-        # "task_only" leaves `annotators` empty: it needs fields="all" (measured on 1.23.2)
-        pager = ls.tasks.list(project=project.id, page_size=PAGE_SIZE, fields="all", include="id,data,annotators")
-        return {task.data["sentence_id"]: task for task in pager if task.data and "sentence_id" in task.data}
-    tasks = call(conn, f"listing the tasks of project {project.id}", fetch)
-    for number, label in enumerate(labels):
-        task = tasks.get(label.sentence_id)
-        if task is None:
-            raise StudioError(f"no task with sentence_id {label.sentence_id!r} in project {title!r}",
-                              path=source, where=f"labels -> {number}", fix="push the tasks of these labels first")
-        for span in label.spans:
-            if task.data["text"][span.start:span.end] != span.text:
-                raise InputError(f"span {span.start}-{span.end} is {task.data['text'][span.start:span.end]!r} "
-                                 f"in the sentence, not {span.text!r}", path=source, where=f"labels -> {number}",
-                                 fix="offsets count characters of the sentence, from 0")
-    counts = LabelCounts(read=len(labels))
-    for number, label in enumerate(labels):
-        task = tasks[label.sentence_id]
-        if me in {user if isinstance(user, int) else user.get("id") for user in task.annotators or []}:
-            counts.already += 1
-            continue
-        sent = label.model_dump()
-        for span in sent["spans"]:  # the browser counts UTF-16 code units: so does what we store
-            span["start"], span["end"] = utf16_offsets(task.data["text"], span["start"], span["end"])
-        call(conn, f"saving label {number} of {source}", lambda: ls.annotations.create(
-            task.id, result=label_result(sent, scheme), lead_time=label.lead_time))
-        counts.posted += 1
-    return counts
+    loaded = Loaded([LoadedFile(str(path), read_label_file(path, scheme)) for path in paths])
+    _load(loaded, title, scheme, conn=conn, data_dir=data_dir, tasks=tasks, timeout=timeout, workers=workers,
+          on_label=on_label)
+    return loaded
 
 
-def load_label_file(path: str | os.PathLike[str], title: str, scheme: Scheme, *,
-                    directory: Path, timeout: float = DEFAULT_TIMEOUT) -> tuple[LabelFile, LabelCounts]:
-    """Post a label file as its annotator on the local server, creating that user when missing."""
-    record = read_label_file(path, scheme)
+def post_labels(conn: Connection, title: str, labels: list[LabelRecord], scheme: Scheme, *, source: str = "labels",
+                timeout: float = DEFAULT_TIMEOUT) -> LabelCounts:
+    """Save label records as annotations of the user whose key ``conn`` holds (see :func:`load_labels`)."""
+    with api(conn, timeout=timeout) as rest:
+        me = call(conn, "reading the current user", rest.whoami)
+    file = LoadedFile(source, LabelFile(annotator=LabelPerson(email=me["email"]), labels=labels))
+    _load(Loaded([file]), title, scheme, conn=conn, data_dir=None, tasks=None, timeout=timeout, workers=WORKERS,
+          on_label=None)
+    return file.counts
+
+
+def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
+          data_dir: str | os.PathLike[str] | None, tasks: str | os.PathLike[str] | None, timeout: float,
+          workers: int, on_label: Callable[[int], None] | None) -> None:
+    loaded = result.files
+    for file in loaded:
+        file.counts.read = len(file.labels.labels)
+    with api(conn, timeout=timeout) as rest:
+        if tasks is not None:
+            project, result.project_created = ensure_project(rest, conn, title, scheme)
+        else:
+            project = require_project(rest, conn, title)
+            check_config(conn, project, scheme)
+        pid = project.id
+        result.project_id, result.project_url = pid, f"{conn.url}/projects/{pid}"
+        people = _people(rest, conn, loaded, data_dir)
+        listed = listed_tasks(rest, conn, pid)
+        items = _items(loaded, people)
+        absent = {item.label.sentence_id for item in items if item.label.sentence_id not in listed}
+        texts = {s: tasks_[0][1] for s, tasks_ in listed.items()}
+        new_tasks = _new_tasks(absent, tasks, scheme, title) if absent else {}
+        texts.update({s: t["data"]["text"] for s, t in new_tasks.items()})
+        for item in items:
+            item.text = texts[item.label.sentence_id]
+            _check_spans(item)
+        keys = _draft_keys(rest, conn, loaded, people, items, data_dir)
+        duplicates: list[int] = []
+        if new_tasks:
+            imported = _import(rest, conn, pid, new_tasks, items, people, scheme, on_label)
+            listed = listed_tasks(rest, conn, pid)
+            items, duplicates = _settle(listed, imported, items)
+        for item in items:
+            item.task_id = listed[item.label.sentence_id][0][0]
+        _post(rest, conn, pid, items, people, keys, scheme, timeout=timeout, workers=workers, on_label=on_label)
+        if duplicates:  # their labels are on the copy that stays now
+            call(conn, f"deleting {len(duplicates):,} tasks another load imported too",
+                 lambda: rest.delete_tasks(pid, duplicates))
+
+
+def _people(rest: Api, conn: Connection, loaded: list[LoadedFile], data_dir: str | os.PathLike[str] | None
+            ) -> dict[str, dict]:
+    """Email -> the server's user, for every annotator of the files; created on the local server."""
+    known = {str(u.get("email", "")).lower(): u for u in users(rest, conn)}
+    missing = [f.labels.annotator for f in loaded if f.labels.annotator.email.lower() not in known]
+    if missing and not conn.local:
+        person = missing[0]
+        raise StudioError(f"{person.email} is not a user of the organisation at {conn.url}; on a team server "
+                          "the annotators must exist already",
+                          fix="invite them in Label Studio (Organization > Add People), then load again")
+    if missing:
+        running = _local_server(data_dir)
+        for person in {p.email.lower(): p for p in missing}.values():
+            server.add_user(running, person.email, first_name=person.first_name, last_name=person.last_name)
+        known = {str(u.get("email", "")).lower(): u for u in users(rest, conn)}
+    return {f.labels.annotator.email.lower(): known[f.labels.annotator.email.lower()] for f in loaded}
+
+
+def _local_server(data_dir: str | os.PathLike[str] | None) -> server.Server:
+    directory = server.data_dir(data_dir)
     found = server.running(directory)
     if found is None:
         raise server.not_running(directory)
-    person = record.annotator
-    token = server.add_user(found, person.email, first_name=person.first_name, last_name=person.last_name)
-    conn = Connection(found.url, token, local=True)
-    return record, post_labels(conn, title, record.labels, scheme, source=str(path), timeout=timeout)
+    return found
+
+
+def _items(loaded: list[LoadedFile], people: dict[str, dict]) -> list[_Item]:
+    """One item per (person, sentence): a second record of either is counted as repeated."""
+    seen: set[tuple[int, str]] = set()
+    items = []
+    for file in loaded:
+        person = people[file.labels.annotator.email.lower()]["id"]
+        for label in file.labels.labels:
+            if (person, label.sentence_id) in seen:
+                file.counts.repeated += 1
+                continue
+            seen.add((person, label.sentence_id))
+            items.append(_Item(file, label))
+    return items
+
+
+def _new_tasks(absent: set[str], tasks: str | os.PathLike[str] | None, scheme: Scheme, title: str) -> dict[str, dict]:
+    """The tasks of the tasks file for the sentences the project lacks."""
+    first = sorted(absent)[0]
+    if tasks is None:
+        raise StudioError(f"{len(absent):,} labelled sentences are not in project {title!r} (e.g. {first!r})",
+                          fix="push their tasks first (`stance push TASKS`), or give --tasks TASKS to create them "
+                          "with their labels")
+    found = {t["data"]["sentence_id"]: t for t in read_tasks(tasks, scheme) if t["data"]["sentence_id"] in absent}
+    lacking = sorted(absent - found.keys())
+    if lacking:
+        raise StudioError(f"{len(lacking):,} labelled sentences are neither in project {title!r} nor in {tasks} "
+                          f"(e.g. {lacking[0]!r})", fix="give the tasks file the labels were made from")
+    return found
+
+
+def _check_spans(item: _Item) -> None:
+    for span in item.label.spans:
+        if item.text[span.start:span.end] != span.text:
+            raise InputError(f"span {span.start}-{span.end} is {item.text[span.start:span.end]!r} in the sentence, "
+                             f"not {span.text!r}", path=item.file.path,
+                             where=f"labels -> {item.file.labels.labels.index(item.label)}",
+                             fix="offsets count characters of the sentence, from 0")
+
+
+def _result(item: _Item, scheme: Scheme) -> list[dict]:
+    if item.label.status == "skip":
+        return []
+    sent = item.label.model_dump()
+    for span in sent["spans"]:  # the browser counts UTF-16 code units: so does what we store
+        span["start"], span["end"] = utf16_offsets(item.text, span["start"], span["end"])
+    return label_result(sent, scheme)
+
+
+def _count_saved(item: _Item) -> None:
+    counts = item.file.counts
+    if item.label.status == "skip":
+        counts.skipped += 1
+    elif item.label.status == "draft":
+        counts.drafts += 1
+    else:
+        counts.posted += 1
+
+
+def _draft_keys(rest: Api, conn: Connection, loaded: list[LoadedFile], people: dict[str, dict], items: list[_Item],
+                data_dir: str | os.PathLike[str] | None) -> dict[str, str]:
+    """Email -> the API key each person with drafts saves them with (Label Studio takes a draft's user from it)."""
+    drafting = {item.file.labels.annotator.email.lower(): item.file for item in items if item.label.status == "draft"}
+    if not drafting:
+        return {}
+    me = str(call(conn, "reading the current user", rest.whoami).get("email", "")).lower()
+    keys = {}
+    for email, file in drafting.items():
+        if email == me:
+            keys[email] = conn.api_key
+        elif conn.local:
+            person = file.labels.annotator
+            keys[email] = server.add_user(_local_server(data_dir), person.email, first_name=person.first_name,
+                                          last_name=person.last_name)
+        else:
+            raise StudioError(f"{file.path}: drafts of {file.labels.annotator.email}, but {API_KEY_ENV} is the key of "
+                              f"{me}: Label Studio saves a draft as the user whose key sends it",
+                              fix=f"load this file with {file.labels.annotator.email}'s own key in {API_KEY_ENV}, or "
+                              "leave its drafts out")
+    return keys
+
+
+def _import(rest: Api, conn: Connection, pid: int, new_tasks: dict[str, dict], items: list[_Item],
+            people: dict[str, dict], scheme: Scheme, on_label: Callable[[int], None] | None) -> dict[str, int]:
+    """Import the new tasks with their annotations and skips; sentence id -> our new task's id."""
+    by_sentence: dict[str, list[_Item]] = {}
+    for item in items:
+        if item.label.sentence_id in new_tasks and item.label.status != "draft":
+            by_sentence.setdefault(item.label.sentence_id, []).append(item)
+    order = sorted(new_tasks)
+    made: dict[str, int] = {}
+    for start in range(0, len(order), IMPORT_BATCH):
+        batch = order[start:start + IMPORT_BATCH]
+
+        def payload(sentences: list[str]) -> list[dict]:
+            return [{**new_tasks[s], "annotations": [
+                {"result": _result(item, scheme), "completed_by": {"email": people[item.file.labels.annotator.email
+                                                                                 .lower()]["email"]},
+                 "was_cancelled": item.label.status == "skip", "ground_truth": False, "lead_time": item.label.lead_time}
+                for item in by_sentence.get(s, [])]} for s in sentences]
+
+        pending = batch
+
+        def send() -> list[int]:
+            return rest.import_tasks(pid, payload(pending)) if pending else []
+
+        def drop_landed() -> None:  # an import that failed half-way may have landed whole
+            nonlocal pending
+            there = listed_tasks(rest, conn, pid)
+            pending = [s for s in pending if s not in there]
+
+        ids = call(conn, f"importing {len(batch):,} tasks with their labels", send, before_retry=drop_landed)
+        made.update(zip(pending, ids))
+        for s in pending:
+            for item in by_sentence.get(s, []):
+                _count_saved(item)
+                item.file.counts.imported += 1
+            if on_label is not None and by_sentence.get(s):
+                on_label(len(by_sentence[s]))
+    return made
+
+
+def _settle(listed: dict[str, list[tuple[int, str]]], imported: dict[str, int], items: list[_Item]
+            ) -> tuple[list[_Item], list[int]]:
+    """The items still to post, and our imported copies to delete once they are posted.
+
+    Where another load imported the same sentence at the same time, the copy with the lowest
+    id stays: ours, if it is that one; else our annotations go to it like those of a sentence
+    that was there, and our copy is deleted afterwards. Drafts are always posted.
+    """
+    moved: set[str] = set()
+    ours_to_delete = []
+    for sentence, task_id in imported.items():
+        copies = [t for t, _ in listed.get(sentence, [])]
+        if copies and copies[0] != task_id:
+            moved.add(sentence)
+            ours_to_delete.append(task_id)
+    rest_items = []
+    for item in items:
+        s = item.label.sentence_id
+        if s in imported and s not in moved and item.label.status != "draft":
+            continue  # in Label Studio with its task
+        if s in moved and item.label.status != "draft":
+            counts = item.file.counts  # counted as saved by the import: recounted by the post
+            counts.imported -= 1
+            if item.label.status == "skip":
+                counts.skipped -= 1
+            else:
+                counts.posted -= 1
+        rest_items.append(item)
+    return rest_items, ours_to_delete
+
+
+def _post(rest: Api, conn: Connection, pid: int, items: list[_Item], people: dict[str, dict], keys: dict[str, str],
+          scheme: Scheme, *, timeout: float, workers: int, on_label: Callable[[int], None] | None) -> None:
+    """Post the items onto their tasks, ``workers`` at a time; drafts as their people."""
+    done: dict[int, set[int]] = {}
+    for person in {people[i.file.labels.annotator.email.lower()]["id"] for i in items}:
+        done[person] = tasks_where(rest, conn, pid, "annotators", person,
+                                   f"listing the tasks user {person} annotated")
+    todo = []
+    for item in items:
+        person = people[item.file.labels.annotator.email.lower()]
+        if item.task_id in done[person["id"]]:
+            item.file.counts.already += 1
+        else:
+            todo.append(item)
+    local = threading.local()
+    opened: list[Api] = []
+    lock = threading.Lock()
+
+    def client(key: str) -> Api:
+        found = getattr(local, "clients", None)
+        if found is None:
+            found = local.clients = {}
+        if key not in found:
+            made = api(Connection(conn.url, key, conn.local), timeout=timeout)
+            with lock:
+                opened.append(made)
+            found[key] = made
+        return found[key]
+
+    def save(item: _Item) -> None:
+        person = people[item.file.labels.annotator.email.lower()]
+        if item.label.status == "draft":
+            saved = _draft(client(keys[person["email"].lower()]), conn, item, person, scheme)
+        else:
+            saved = _annotation(client(conn.api_key), conn, pid, item, person, scheme)
+        with lock:
+            if saved:
+                _count_saved(item)
+            else:
+                item.file.counts.already += 1
+            if on_label is not None:
+                on_label(1)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for future in [pool.submit(save, item) for item in todo]:
+                future.result()
+    finally:
+        for made in opened:
+            made.close()
+
+
+def _annotation(rest: Api, conn: Connection, pid: int, item: _Item, person: dict, scheme: Scheme) -> bool:
+    """Post one annotation or skip on the person's behalf; False when Label Studio holds it already (409)."""
+    from .rest import AnswerError
+
+    body = {"result": _result(item, scheme), "lead_time": item.label.lead_time,
+            "was_cancelled": item.label.status == "skip", "ground_truth": False, "completed_by": person["id"],
+            "unique_id": unique_id(pid, item.label.sentence_id, person["email"])}
+
+    def post() -> bool:
+        try:
+            rest.request("POST", f"api/tasks/{item.task_id}/annotations/", json=body)
+        except AnswerError as exc:
+            if exc.status_code == 409:  # "Annotation with this unique id already exists"
+                return False
+            raise
+        return True
+    return call(conn, f"saving {item.file.path}'s label of {item.label.sentence_id}", post)
+
+
+def _draft(rest: Api, conn: Connection, item: _Item, person: dict, scheme: Scheme) -> bool:
+    """Save one draft as the person; False when they have one on the task already.
+
+    Drafts have no unique id: after saving, every draft of the person on the task but the
+    oldest is deleted, so two loads at once leave one.
+    """
+    email = person["email"].lower()
+    path = f"api/tasks/{item.task_id}/drafts"
+
+    def mine() -> list[int]:
+        drafts = rest.request("GET", path) or []
+        return sorted(d["id"] for d in drafts if str(d.get("user", "")).lower() == email)
+
+    what = f"saving {item.file.path}'s draft of {item.label.sentence_id}"
+    if call(conn, what, mine):
+        return False
+    made = call(conn, what, lambda: rest.request("POST", path, json={"result": _result(item, scheme),
+                                                                     "lead_time": item.label.lead_time}))
+    drafts = call(conn, what, mine)
+    for extra in drafts[1:]:
+        call(conn, what, lambda: rest.request("DELETE", f"api/drafts/{extra}/"))
+    return bool(drafts) and drafts[0] == (made or {}).get("id")
+
+
+def load_counts_line(file: LoadedFile) -> str:
+    """What loading one file did, for people."""
+    c = file.counts
+    parts = [f"{c.posted:,} saved as annotations"]
+    if c.skipped:
+        parts.append(f"{c.skipped:,} as skips")
+    if c.drafts:
+        parts.append(f"{c.drafts:,} as drafts")
+    parts.append(f"{c.already:,} already there")
+    if c.repeated:
+        parts.append(f"{c.repeated:,} repeated in the file")
+    bulk = f" ({c.imported:,} with their tasks)" if c.imported else ""
+    return f"{file.path}: {c.read:,} labels by {file.labels.annotator.email}: {', '.join(parts)}{bulk}"
+

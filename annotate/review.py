@@ -3,7 +3,8 @@
 Label Studio Community has no reviewer workflow (it is Enterprise-only), so the conflicts of
 :func:`annotate.gold.adjudicate` become the tasks of a review project of their own: one task
 per sentence with a question in conflict, whose title names those questions, with every
-annotator's answer attached as a prediction named after the annotator. The reviewer opens a
+annotator's answer attached as a prediction named after the annotator (``annotator <email> (id
+N)``, or ``annotator id N`` where Label Studio gave no email). The reviewer opens a
 prediction, keeps or corrects it and submits. :func:`apply_resolutions` reads the review
 project's export back: the reviewer's answers to the questions that were in conflict become
 gold, with the reviewer recorded in the provenance. Questions the method decided stay as they
@@ -16,9 +17,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .gold import Gold, resolve
+from .gold import Gold, person, resolve
 from .labels import Annotation, RejectedAnnotation, read_exports, utf16_offsets
 from .preload import label_result
+from .labeling import mention_regions, where_to_look
 from .scheme import Scheme
 from .studio import Connection, PushCounts, push_tasks, read_tasks
 
@@ -53,7 +55,13 @@ def review_tasks(gold: Iterable[Gold], annotations: Iterable[Annotation], scheme
         data = original.get(sentence_id) or {
             "text": row.text, "article_id": row.article_id, "sentence_id": sentence_id, "start": start,
             "end": end, "date": "", "title": "", "context_before": "", "context_after": "",
-            "scheme": row.scheme, "splitter": ""}
+            "scheme": row.scheme, "splitter": "", "mentions": [m.model_dump() for m in row.mentions],
+            "targets_mentioned": [t for t in scheme.target_ids if t in {m.target for m in row.mentions}],
+            "targets_in_context": []}
+        if "where_to_look" not in data:
+            named = [t for t in scheme.target_ids if t in {m["target"] for m in data["mentions"]}]
+            data = {**data, "where_to_look": where_to_look(scheme, data["mentions"], named,
+                                                           data.get("targets_in_context", []))}
         open_ = row.open_questions()
         data = {**data, "title": f"Review: {', '.join(open_)}" + (f" | {data['title']}" if data["title"] else "")}
         predictions = []
@@ -61,9 +69,9 @@ def review_tasks(gold: Iterable[Gold], annotations: Iterable[Annotation], scheme
             label = annotation.model_dump()
             for span in label["spans"]:  # Label Studio keeps the browser's UTF-16 offsets
                 span["start"], span["end"] = utf16_offsets(row.text, span["start"], span["end"])
-            who = annotation.annotator.email or annotation.annotator.id
+            who = person(annotation.annotator.id, annotation.annotator.email)
             predictions.append({"model_version": REVIEW_MODEL_PREFIX + who, "score": 1.0,
-                                "result": label_result(label, scheme)})
+                                "result": label_result(label, scheme) + mention_regions(data.get("mentions", []), row.text)})
         made.append({"data": data, "predictions": predictions})
     return made
 
@@ -112,7 +120,7 @@ def apply_resolutions(gold: list[Gold], exports: Iterable[str | os.PathLike[str]
             reviewer = review.annotator.email or review.annotator.id
             for question in open_:
                 answer = review.claim if question == "claim" else review.stance[question[len("stance_"):]]
-                row = resolve(row, question, answer, reviewer=reviewer)
+                row = resolve(row, question, answer, reviewer=reviewer, reviewer_id=review.annotator.id)
                 counts.resolved += 1
         counts.still_open += len(row.open_questions())
         out.append(row)

@@ -299,34 +299,38 @@ def _stored_path(scheme_id: str) -> Path:
     return store_dir() / (scheme_id.replace("/", "@") + ".json")
 
 
-def remember(scheme: Scheme) -> Path | None:
+def remember(scheme: Scheme, *, source: str | os.PathLike[str] | None = None) -> Path | None:
     """Keep ``scheme`` in the local store under its id, so later commands find it from their data.
 
-    A scheme of the same id whose targets or labels differ is an error: data labelled against
-    one would be read against the other. Aliases, patterns, descriptions and instructions may
-    change under one id (they change what is shown and found, not what a label means); the
-    newest is kept. Returns the stored file, or None for the bundled seeds' scheme.
+    A scheme of the same id whose targets or labels differ (from the stored copy, or from the
+    bundled seeds' scheme) is an error: data labelled against one would be read against the
+    other. Aliases, patterns, descriptions and instructions may change under one id (they
+    change what is shown and found, not what a label means); the newest is kept. ``source`` is
+    the file the scheme came from, for the message. Returns the stored file, or None for the
+    bundled seeds' scheme.
     """
     from .files import atomic_write
 
-    if scheme == _bundled():
+    bundled = _bundled()
+    if scheme == bundled:
         return None
     path = _stored_path(scheme.id)
-    if path.is_file():
+    known = bundled if bundled is not None and bundled.id == scheme.id else None
+    if known is None and path.is_file():
         try:
             known = parse_scheme(json.loads(path.read_text(encoding="utf-8")), path=path)
         except (SchemeError, ValueError, OSError):
             known = None  # a damaged copy is replaced
-        if known is not None:
-            difference = labelling_difference(known, scheme)
-            if difference:
-                raise SchemeError(
-                    f"scheme id {scheme.id!r} already names another scheme here ({difference})",
-                    path=path, fix=f"give the changed scheme a new version in its id (e.g. "
-                    f"{scheme.id.rsplit('/v', 1)[0]}/v{int(scheme.id.rsplit('/v', 1)[1]) + 1}), "
-                    "or remove the stored copy if nothing was labelled with it")
-            if known == scheme:
-                return path
+    if known is not None:
+        difference = labelling_difference(known, scheme)
+        if difference:
+            name, version = scheme.id.rsplit("/v", 1)
+            where = "the seeds' scheme" if known is bundled else f"the copy in {path}"
+            raise SchemeError(
+                f"scheme id {scheme.id!r} already names another scheme here ({difference}; {where})",
+                path=source, fix=f"give the changed scheme a new version in its id (e.g. {name}/v{int(version) + 1})")
+        if known == scheme:
+            return path
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as out:
         out.write(scheme.canonical_json())
@@ -387,7 +391,7 @@ def resolve(explicit: str | os.PathLike[str] | None, scheme_id: str | None, *,
         if scheme_id is not None and scheme.id != scheme_id:
             raise SchemeError(f"the data is for scheme {scheme_id!r}, the --scheme file is {scheme.id!r}",
                               path=data, fix=f"give the scheme file of {scheme_id!r}, or leave --scheme out")
-        remember(scheme)
+        remember(scheme, source=explicit)
         return scheme
     if scheme_id is None:
         raise SchemeError("no record names its scheme", path=data, fix="give the scheme with --scheme FILE")

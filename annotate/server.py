@@ -5,8 +5,11 @@ the first ``stance studio start`` installs it into a venv of its own (``$STANCE_
 or ``$STANCE_HOME/label-studio-<version>/venv`` with ``STANCE_HOME`` defaulting to
 ``~/.cache/stance``). The data dir holds Label Studio's SQLite database and files beside ours,
 which are all named ``stance-*``: the running server's state (pid, port, url), its log, and
-the admin's password and API token in files of mode 0600. Secrets travel to the server in
-its environment, never on a command line, and are never printed or logged.
+the admin's password and API token in files of mode 0600. The data dir is kept at mode 0700
+and the server runs with umask 077, so no other user of the machine reads the database (which
+holds every token) or the media. Secrets travel to the server in its environment, and to
+management commands on their standard input, never on a command line, and are never printed
+or logged. ``stop`` signals a pid only when its command line is that data dir's server.
 
 This module needs only the standard library; the API client (push, pull) is in
 :mod:`annotate.studio`.
@@ -24,6 +27,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -67,6 +71,7 @@ class Server:
     url: str
     version: str
     data_dir: str
+    launch_port: int | None = None  # the --port it was started with, when Label Studio moved off it
 
     @property
     def token(self) -> str:
@@ -75,9 +80,19 @@ class Server:
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir: ``path``, else ``$STANCE_STUDIO_DIR``, else ``.stance/studio`` in the cwd."""
+    """The data dir: ``path``, else ``$STANCE_STUDIO_DIR``, else ``.stance/studio`` in the cwd.
+
+    Raises
+    ------
+    StudioError
+        When that path exists and is not a folder.
+    """
     chosen = path or os.environ.get("STANCE_STUDIO_DIR") or DEFAULT_DATA_DIR
-    return Path(chosen).expanduser().absolute()
+    directory = Path(chosen).expanduser().absolute()
+    if directory.exists() and not directory.is_dir():
+        raise StudioError("not a folder", path=show_path(directory),
+                          fix="give --data-dir (or STANCE_STUDIO_DIR) a folder; it is made when missing")
+    return directory
 
 
 def venv_dir() -> Path:
@@ -180,27 +195,89 @@ def ensure_installed(*, say: Say = _stderr) -> Path:
 
 # --- processes -------------------------------------------------------------------------
 
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
+def _command_line(pid: int) -> list[str] | None:
+    """The arguments of process ``pid`` (empty for a zombie); None when it does not exist."""
+    with contextlib.suppress(ChildProcessError, OverflowError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child that has exited: reap it
-            return False
+            return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        if Path("/proc/self").is_dir():
+            return None
+        return _command_line_from_ps(pid)  # no /proc (macOS)
+    except OSError:
+        return None
+    return [arg.decode("utf-8", "surrogateescape") for arg in raw.split(b"\0") if arg]
+
+
+def _command_line_from_ps(pid: int) -> list[str] | None:
+    try:
+        done = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True,
+                              timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.split() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    """The value after ``name`` (or in ``name=value``) in ``argv``."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1:]
+    return None
+
+
+def is_server(pid: int, directory: Path, ports: set[int]) -> bool:
+    """Whether process ``pid`` is the Label Studio server of data dir ``directory`` on one of ``ports``.
+
+    Its command line must be ``label-studio start ... --port P --data-dir DIR`` with exactly this
+    data dir and port: a pid recycled by an unrelated process (an editor on
+    ``notes-about-label-studio.txt``), or the server of another data dir, is not ours to signal.
+    """
+    argv = _command_line(pid)
+    if not argv:
         return False
-    except PermissionError:
-        return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # guard against a recycled pid
-        with contextlib.suppress(OSError):
-            return b"label-studio" in cmdline.read_bytes()
-    return True
+    return (any(os.path.basename(arg) == "label-studio" for arg in argv[:2]) and "start" in argv
+            and _same_dir(_option(argv, "--data-dir"), directory) and _option(argv, "--port") in {str(p) for p in ports})
+
+
+def _same_dir(given: str | None, directory: Path) -> bool:
+    return given is not None and (given == str(directory) or os.path.realpath(given) == os.path.realpath(directory))
+
+
+def _ports(server: Server) -> set[int]:
+    return {server.port} | ({server.launch_port} if server.launch_port else set())
+
+
+def _private(directory: Path) -> None:
+    """Make the data dir a folder of mode 0700, and its database and media unreadable by others.
+
+    The database holds every user's API token; files Label Studio made before (under a looser
+    umask) are tightened too.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+            directory.chmod(0o700)
+        for name in ("label_studio.sqlite3", "label_studio.sqlite3-wal", "label_studio.sqlite3-shm",
+                     "label_studio.sqlite3-journal", "media", ".env", LOG_FILE):
+            path = directory / name
+            if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+                path.chmod(0o700 if path.is_dir() else 0o600)
+    except FileExistsError:
+        raise StudioError("not a folder", path=show_path(directory), fix="give --data-dir a folder") from None
+    except OSError as exc:
+        raise StudioError(f"cannot make the data dir private ({exc.strerror})", path=show_path(directory),
+                          fix="use a data dir of your own (--data-dir)") from None
 
 
 @contextlib.contextmanager
 def _locked(directory: Path) -> Iterator[None]:
-    """Serialise start and stop on one data dir."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Serialise start and stop on one data dir (made private first)."""
+    _private(directory)
     with open(directory / LOCK_FILE, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
@@ -214,6 +291,9 @@ def _free_port() -> int:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server binds (Django's runserver sets SO_REUSEADDR): closed connections of a
+        # server just stopped (TIME_WAIT, a minute) do not make its port busy; a listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -249,19 +329,34 @@ def server_env(directory: Path, *, admin: bool) -> dict[str, str]:
 
 # --- state -----------------------------------------------------------------------------
 
+def _read_state(state: Path) -> Server:
+    """The state file as a :class:`Server`; :class:`StudioError` when it is not one."""
+    problem = StudioError("not a server state file", path=show_path(state),
+                          fix="stop the server by hand if one runs, then delete this file")
+    try:
+        data = json.loads(state.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise problem from None
+    if not isinstance(data, dict):
+        raise problem
+    def whole(value: object, low: int, high: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    if not (whole(data.get("pid"), 1, 2**31 - 1) and whole(data.get("port"), 1, 65535)
+            and all(isinstance(data.get(k), str) for k in ("url", "version", "data_dir"))
+            and (data.get("launch_port") is None or whole(data.get("launch_port"), 1, 65535))
+            and set(data) <= {"pid", "port", "url", "version", "data_dir", "launch_port"}):
+        raise problem
+    return Server(**data)
+
+
 def running(directory: Path) -> Server | None:
-    """The server recorded for ``directory`` if its process lives; a stale record is removed."""
+    """The server recorded for ``directory`` if that process is its server; a stale record is removed."""
     state = directory / STATE_FILE
     try:
-        server = Server(**json.loads(state.read_text(encoding="utf-8")))
+        server = _read_state(state)
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError):
-        raise StudioError(
-            "not a server state file", path=show_path(state),
-            fix="stop the server by hand if one runs, then delete this file",
-        ) from None
-    if _alive(server.pid):
+    if is_server(server.pid, directory, _ports(server)):
         return server
     state.unlink(missing_ok=True)
     return None
@@ -349,31 +444,36 @@ def start(
         found = running(directory)
         if found is not None:
             return found, True
+        if port is not None and not (isinstance(port, int) and 1 <= port <= 65535):
+            raise StudioError(f"port {port} is not a TCP port", fix="give --port a number from 1 to 65535, "
+                              "or leave it out to get a free one")
         if port is not None and not _port_is_free(port):
             raise StudioUnavailable(
                 f"port {port} on 127.0.0.1 is in use", fix="choose another --port, or leave it out to get a free one"
             )
         executable = ensure_installed(say=say)
         _ensure_credentials(directory)
-        port = port or _free_port()
+        launch_port = port = port or _free_port()
         log = directory / LOG_FILE
         cold = not (directory / "label_studio.sqlite3").exists()
         say(f"starting Label Studio {LABEL_STUDIO_VERSION} on 127.0.0.1:{port}"
             + (" (first start of this data dir: database migrations, ~30 s)" if cold else ""))
-        with open(log, "ab") as out:
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
             process = subprocess.Popen(
                 [str(executable), "start", "--no-browser", "--internal-host", "127.0.0.1",
                  "--port", str(port), "--data-dir", str(directory), "--enable-legacy-api-token"],
                 env=server_env(directory, admin=True), stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True, cwd=directory,
+                umask=0o077,  # the database (every token) and the media: for this user only
             )
         try:
             port = _wait_until_ready(process, port, directory, timeout)
         except BaseException:
-            _terminate(process.pid, timeout=20)
+            _terminate(process.pid, timeout=20, ours=lambda: process.poll() is None)
             raise
         server = Server(pid=process.pid, port=port, url=f"http://127.0.0.1:{port}",
-                        version=LABEL_STUDIO_VERSION, data_dir=str(directory))
+                        version=LABEL_STUDIO_VERSION, data_dir=str(directory),
+                        launch_port=launch_port if launch_port != port else None)
         _save_state(server)
         return server, False
 
@@ -401,20 +501,24 @@ def _wait_until_ready(process: subprocess.Popen, port: int, directory: Path, tim
         time.sleep(0.5)
 
 
-def _terminate(pid: int, *, timeout: float) -> bool:
+def _terminate(pid: int, *, timeout: float, ours: Callable[[], bool]) -> bool:
     """SIGTERM ``pid`` (SIGINT is ignored by a background server) and wait; SIGKILL at the end.
 
-    Returns whether it ended on SIGTERM.
+    ``ours`` says whether ``pid`` is still the server: no signal goes to a process that is not
+    (one that has ended and whose pid was given to another). Returns whether it ended on SIGTERM.
     """
+    if not ours():
+        return True
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not ours():
             return True
         time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    if ours():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     return False
 
 
@@ -424,7 +528,8 @@ def stop(directory: Path, *, timeout: float = 30) -> Server | None:
         server = running(directory)
         if server is None:
             return None
-        if not _terminate(server.pid, timeout=timeout):
+        if not _terminate(server.pid, timeout=timeout,
+                          ours=lambda: is_server(server.pid, directory, _ports(server))):
             raise StudioUnavailable(
                 f"Label Studio (pid {server.pid}) did not end within {timeout:.0f} s of SIGTERM and was killed",
                 path=show_path(directory / LOG_FILE), fix="read the log; the database may need a look",
@@ -482,16 +587,19 @@ def describe(server: Server) -> str:
 
 # --- users -----------------------------------------------------------------------------
 
-def manage(server: Server, *args: str) -> str:
+def manage(server: Server, *args: str, secret: str | None = None) -> str:
     """Run a ``label-studio`` management command (``user``, ``reset_password``) on the data dir.
 
     It shares the SQLite database with the running server; each call loads Django (~4 s).
+    ``secret`` (a password) goes to the command's standard input, where it asks for it: never
+    on its command line, which every user of the machine can read (``ps``). The command runs
+    in a session of its own, without a terminal, so that it reads that input rather than ask.
     """
     directory = Path(server.data_dir)
     done = subprocess.run(
         [str(venv_dir() / "bin" / "label-studio"), *args, "--data-dir", str(directory)],
         env=server_env(directory, admin=False), capture_output=True, text=True, cwd=directory,
-        stdin=subprocess.DEVNULL, timeout=120,
+        input="" if secret is None else secret + "\n", timeout=120, start_new_session=True,
     )
     if done.returncode:
         raise StudioError(f"`label-studio {args[0]}` failed: {_last_line_of(done.stderr)}")
@@ -509,7 +617,8 @@ def add_user(
     """Create an annotator in the server's organisation (or find them); return their API token.
 
     With ``password``, the user can also log in to the web page: the API ignores a password
-    given at creation, so it is set with ``label-studio reset_password``.
+    given at creation, so it is set with ``label-studio reset_password``, which reads it from
+    its standard input (never from its command line).
     """
     token = server.token
     users = api_request(server.url, token, "/api/users/?page_size=1000")
@@ -521,7 +630,11 @@ def add_user(
             "active_organization": organisation,
         })
     if password is not None:
-        manage(server, "reset_password", "--username", email, "--password", password)
+        if not password or "\n" in password:
+            raise StudioError(f"the password for {email} is empty or holds a line break", fix="choose another")
+        said = manage(server, "reset_password", "--username", email, secret=password)
+        if "successfully changed" not in said and "same as current" not in said:
+            raise StudioError(f"the password for {email} was not set: {_last_line_of(said)}")
     return _user_token(manage(server, "user", "--username", email), email)
 
 

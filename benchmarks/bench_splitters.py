@@ -26,7 +26,7 @@ breaks as boundaries; those are not sentences).
 
 Run (``make bench`` does)::
 
-    .venv/bin/python benchmarks/bench_splitters.py [--corpus PATH]
+    .venv/bin/python benchmarks/bench_splitters.py --corpus DATA/fnc1/train_bodies.csv
 
 pySBD is the optional ``bench`` extra: ``.venv/bin/python -m pip install -e '.[bench]'``.
 """
@@ -50,7 +50,6 @@ import pysbd
 import sentencex
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/data/fnc1/train_bodies.csv"
 GOLDEN = HERE / "data" / "golden_rules_en.json"
 MB = 1e6
 # sentencex 1.0.32 panics on a capital letter, a non-ASCII space and a full stop.
@@ -207,8 +206,8 @@ def main() -> int:
         description="Compare sentencex and pySBD on a news corpus: throughput, offset "
         "invariant, failures, scaling on a long text and Golden Rules accuracy.",
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                        help=f"FNC-1 style CSV with an articleBody column (default: {DEFAULT_CORPUS})")
+    parser.add_argument("--corpus", type=Path, required=True, metavar="CSV",
+                        help="FNC-1 style CSV with an articleBody column: train_bodies.csv of FNC-1 (see the README's data sets)")
     parser.add_argument("--runs", type=int, default=3,
                         help="runs of sentencex; the best counts (default: 3; pySBD runs once)")
     parser.add_argument("--long", type=int, default=50, metavar="N",

@@ -18,12 +18,21 @@ child (interpreter start and imports excluded on both sides), and the wall time 
 child is printed too. The server is warmed up first with a small import and export, and the
 bare call runs before ours, so that any warm-up left favours the bare call.
 
+- **load-labels**: ``stance studio load-labels`` of three label files, 1,400 labels of ``--labels``
+  sentences (three annotators each; the seeds' labels), into the project of ``--tasks`` tasks
+  (an annotation per request, eight at a time), and with ``--tasks FILE`` into a project that
+  lacks the sentences (they come in with their labels, the bulk path). The users exist before.
+
 Goals: our push and pull take at most 1.3 times the bare calls' time; memory flat in the task
-count: the peak memory of our push and pull of ``--tasks`` over a tenth of them at most 1.2.
+count: the peak memory of our push and pull of ``--tasks`` over a tenth of them at most 1.2;
+1,400 labels loaded in under 30 s.
 
 Run::
 
-    .venv/bin/python benchmarks/bench_studio.py [--tasks 10000]
+    .venv/bin/python benchmarks/bench_studio.py [--tasks 10000] [--port P] [--data-dir DIR]
+
+``--data-dir`` runs on (or starts) the server of that data dir and keeps it; by default a fresh
+server in a temporary data dir is started and removed. ``--port`` chooses its port.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TIME_GOAL = 1.3
 MEMORY_GOAL = 1.2
+LOAD_GOAL = 30.0  # seconds for LABELS labels
+LABELS = 1400
 
 
 # --- the children: one measured call each ----------------------------------------------------
@@ -103,6 +114,19 @@ def child_main(argv: list[str]) -> None:
         ls.projects.exports.delete(found.id, snapshot.id)
         with open(path, encoding="utf-8") as handle:
             done = len(json.load(handle))
+    elif kind == "load-labels":  # FILE: {"labels": [label files], "tasks": tasks file or null}
+        from annotate.cli import main as stance_main
+
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        argv = ["studio", "load-labels", *spec["labels"], "--project", project, "--data-dir", data_dir]
+        if spec["tasks"]:
+            argv += ["--tasks", spec["tasks"]]
+        began = time.perf_counter()
+        code = stance_main(argv)
+        seconds = time.perf_counter() - began
+        if code:
+            raise SystemExit(f"load-labels exited {code}")
+        done = sum(len(json.loads(Path(f).read_text())["labels"]) for f in spec["labels"])
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
     print(json.dumps({"seconds": seconds, "done": done}))
@@ -120,6 +144,27 @@ def make_tasks(seed_tasks: Path, path: Path, n_tasks: int, prefix: str) -> None:
             task["data"]["sentence_id"] = f"{prefix}{number // len(seeds)}-{task['data']['sentence_id']}"
             out.write(("," if number else "") + "\n" + json.dumps(task, ensure_ascii=False))
         out.write("\n]\n")
+
+
+def make_label_files(seed_tasks: Path, tasks: Path, out: Path, n_labels: int) -> list[Path]:
+    """Three label files, ``n_labels`` labels in all, of the first tasks of ``tasks`` (made by
+    :func:`make_tasks` from ``seed_tasks``): each the seeds' label of the seed sentence it repeats."""
+    seeds = [task["data"]["sentence_id"] for task in json.loads(seed_tasks.read_text(encoding="utf-8"))]
+    seed_labels = [{label["sentence_id"]: label for label in json.loads(path.read_text())["labels"]}
+                   for path in (REPO / "seeds" / "labels" / "annotator-1.json",
+                                REPO / "seeds" / "labels" / "annotator-2.json")]
+    sentences = [json.loads(line.rstrip(",\n"))["data"]["sentence_id"] for line in tasks.read_text().splitlines()
+                 if line.strip() not in ("[", "]", "")]
+    files = []
+    for k, who in enumerate(("ana", "ben", "cai")):
+        labels = []
+        for number, sentence in enumerate(sentences[:n_labels // 3 + (k < n_labels % 3)]):
+            seed = seed_labels[k % 2][seeds[number % len(seeds)]]
+            labels.append({**seed, "sentence_id": sentence})
+        path = out / f"labels-{who}.json"
+        path.write_text(json.dumps({"annotator": {"email": f"{who}@example.com"}, "labels": labels}))
+        files.append(path)
+    return files
 
 
 def measure(kind: str, data_dir: Path, project: str, path: Path) -> dict:
@@ -141,6 +186,10 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=10_000, help="tasks pushed and pulled (default 10000)")
+    parser.add_argument("--labels", type=int, default=LABELS, help=f"labels loaded (default {LABELS})")
+    parser.add_argument("--port", type=int, help="the server's port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="the server's data dir, kept afterwards (default: a temporary one, removed)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from annotate import server
@@ -150,35 +199,52 @@ def main() -> int:
           f"label-studio {server.LABEL_STUDIO_VERSION}")
     with tempfile.TemporaryDirectory(prefix="stance-bench-studio-") as tmp:
         tmp = Path(tmp)
-        data_dir = tmp / "studio"
+        data_dir = (args.data_dir or tmp / "studio").expanduser().absolute()
+        run = time.strftime("%Y%m%d%H%M%S")  # project titles of this run: a kept data dir holds earlier ones
         stance = str(Path(sys.executable).with_name("stance"))
         subprocess.run([stance, "tasks", str(REPO / "seeds"), "-o", str(tmp / "seeds.json")], check=True,
                        stdout=subprocess.DEVNULL)
         for name, count in (("warm", 200), ("large", n), ("small", small)):
-            make_tasks(tmp / "seeds.json", tmp / f"{name}.json", count, prefix=f"{name}-")
+            make_tasks(tmp / "seeds.json", tmp / f"{name}.json", count, prefix=f"{name}{run}-")
+        make_tasks(tmp / "seeds.json", tmp / "one.json", 1, prefix=f"one{run}-")
+        labels = make_label_files(tmp / "seeds.json", tmp / "large.json", tmp, args.labels)
+        for spec, tasks in (("existing", None), ("bulk", str(tmp / "large.json"))):
+            (tmp / f"load-{spec}.json").write_text(json.dumps({"labels": [str(f) for f in labels], "tasks": tasks}))
         began = time.perf_counter()
-        running, _ = server.start(data_dir, say=lambda message: None)
-        print(f"server: {running.url} (started in {time.perf_counter() - began:.0f} s)")
+        running, already = server.start(data_dir, port=args.port, say=lambda message: None)
+        print(f"server: {running.url}" + (" (running already)" if already else
+                                          f" (started in {time.perf_counter() - began:.0f} s)"))
         try:
-            measure("push", data_dir, "warm-up", tmp / "warm.json")
-            measure("pull", data_dir, "warm-up", tmp / "warm-export.json")
+            measure("push", data_dir, f"warm-up {run}", tmp / "warm.json")
+            measure("pull", data_dir, f"warm-up {run}", tmp / "warm-export.json")
+            for label_file in labels:  # the people exist before the timer, as on a team server
+                server.add_user(running, json.loads(label_file.read_text())["annotator"]["email"])
+            measure("push", data_dir, f"bulk {run}", tmp / "one.json")
             results = {
-                "bare import": measure("bare-import", data_dir, "bare", tmp / "large.json"),
-                "our push": measure("push", data_dir, "ours", tmp / "large.json"),
-                "bare export": measure("bare-export", data_dir, "ours", tmp / "bare-export.json"),
-                "our pull": measure("pull", data_dir, "ours", tmp / "our-export.json"),
-                "our push, small": measure("push", data_dir, "small", tmp / "small.json"),
-                "our pull, small": measure("pull", data_dir, "small", tmp / "small-export.json"),
+                "bare import": measure("bare-import", data_dir, f"bare {run}", tmp / "large.json"),
+                "our push": measure("push", data_dir, f"ours {run}", tmp / "large.json"),
+                "bare export": measure("bare-export", data_dir, f"ours {run}", tmp / "bare-export.json"),
+                "our pull": measure("pull", data_dir, f"ours {run}", tmp / "our-export.json"),
+                "our push, small": measure("push", data_dir, f"small {run}", tmp / "small.json"),
+                "our pull, small": measure("pull", data_dir, f"small {run}", tmp / "small-export.json"),
+                "load-labels": measure("load-labels", data_dir, f"ours {run}", tmp / "load-existing.json"),
+                "load-labels, bulk": measure("load-labels", data_dir, f"bulk {run}", tmp / "load-bulk.json"),
             }
         finally:
-            server.stop(data_dir)
-    print(f"{'':<16} {'tasks':>7} {'seconds':>8} {'tasks/s':>8} {'child wall s':>13} {'peak MiB':>9}")
+            if not already:
+                server.stop(data_dir)
+    print(f"{'':<17} {'items':>7} {'seconds':>8} {'items/s':>8} {'child wall s':>13} {'peak MiB':>9}")
     for name, r in results.items():
-        print(f"{name:<16} {r['done']:>7,} {r['seconds']:>8.2f} {r['done'] / r['seconds']:>8,.0f} "
+        print(f"{name:<17} {r['done']:>7,} {r['seconds']:>8.2f} {r['done'] / r['seconds']:>8,.0f} "
               f"{r['wall']:>13.2f} {r['mib']:>9.1f}")
     for name, r in results.items():
-        expected = small if name.endswith("small") else n
-        assert r["done"] == expected, f"{name}: {r['done']} tasks, expected {expected}"
+        expected = args.labels if name.startswith("load") else small if name.endswith("small") else n
+        assert r["done"] == expected, f"{name}: {r['done']} items, expected {expected}"
+    for name in ("load-labels", "load-labels, bulk"):
+        seconds = results[name]["seconds"] * LABELS / args.labels
+        verdict = "MET" if seconds < LOAD_GOAL else "MISSED"
+        print(f"{name}: {results[name]['seconds']:.1f} s for {args.labels:,} labels (goal {LABELS:,} in under "
+              f"{LOAD_GOAL:.0f} s: {verdict})")
     for ours, bare in (("our push", "bare import"), ("our pull", "bare export")):
         ratio = results[ours]["seconds"] / results[bare]["seconds"]
         verdict = "MET" if ratio <= TIME_GOAL else "MISSED"

@@ -29,7 +29,7 @@ so that the ratios compare like with like.
 
 Run (``make bench`` does)::
 
-    .venv/bin/python benchmarks/bench_tasks.py [--corpus PATH] [--repeat 10]
+    .venv/bin/python benchmarks/bench_tasks.py --corpus DATA/fnc1/train_bodies.csv [--repeat 10]
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ import sentencex
 
 from annotate.sentences import SPLITTER, sentence_spans
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/data/fnc1/train_bodies.csv"
 ID_COLUMN, TEXT_COLUMN = "Body ID", "articleBody"
 MB = 1e6
 RATIO_GOAL = 0.5  # end-to-end MB/s over splitter MB/s, at least
@@ -129,8 +128,8 @@ def main() -> int:
         description="Time `stance tasks` end to end on a corpus and on it repeated, and "
         "compare with the sentence splitter alone (throughput and peak memory).",
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                        help=f"FNC-1 style CSV with 'Body ID' and 'articleBody' (default: {DEFAULT_CORPUS})")
+    parser.add_argument("--corpus", type=Path, required=True, metavar="CSV",
+                        help="FNC-1 style CSV with 'Body ID' and 'articleBody': train_bodies.csv of FNC-1 (see the README's data sets)")
     parser.add_argument("--repeat", type=int, default=10,
                         help="copies of the corpus in the large input (default: 10)")
     parser.add_argument("--scheme", type=Path, default=DEFAULT_SCHEME,

@@ -11,7 +11,7 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from annotate.baseline import StanceBaseline, TargetAugmenter, text_features, train
+from annotate.baseline import StanceBaseline, TargetAugmenter, TargetSVM, text_features, train
 from annotate.errors import AnnotateError, InputError, ModelError
 from annotate.modelcard import TRUSTED_TYPES, ModelCard, load_model, read_card, save_model
 from annotate.predict import check_prediction, margins, predictions_for
@@ -43,7 +43,7 @@ def make_rows(*, articles: int = 10, per_article: int = 6, seed: int = 0, target
                     words.append("anti" + t.replace("_", ""))
             rng.shuffle(words)
             rows.append({"sentence_id": f"art{a}:{s * 100}-{s * 100 + 50}", "article_id": f"art{a}",
-                         "text": " ".join(words), "scheme": "stance-claim/v1", "claim": claim, "stance": stance,
+                         "text": " ".join(words), "scheme": SCHEME.id, "claim": claim, "stance": stance,
                          "spans": [], "provenance": {}})
     return rows
 
@@ -90,6 +90,66 @@ def test_target_augmenter_copies_features_for_the_rows_target():
     assert not out[2, d:].any()  # a target not seen in fit: the shared block only
 
 
+def augmented(rows, targets=TARGETS):
+    pairs = np.array([[t, r["text"]] for r in rows for t in targets], dtype=object)
+    labels = np.array([r["stance"][t] for r in rows for t in targets], dtype=object)
+    aug = TargetAugmenter(features=text_features(), targets=targets).fit(pairs)
+    return aug.transform(pairs), labels, pairs[:, 0]
+
+
+def test_target_svm_modes_are_linear_svcs_as_scikit_learn_fits_them():
+    from sklearn.svm import LinearSVC
+
+    X, y, target = augmented(make_rows(articles=4, per_article=6))
+    d = X.shape[1] // (len(TARGETS) + 1)
+    svc = dict(C=0.3, class_weight="balanced", tol=1e-3, random_state=0, max_iter=5000)
+    aware = TargetSVM(mode="target-aware", n_targets=3, C=0.3).fit(X, y)
+    assert np.allclose(aware.decision_function(X), LinearSVC(**svc).fit(X, y).decision_function(X))
+    per = TargetSVM(mode="per-target", n_targets=3, C=0.3).fit(X, y)
+    for t in TARGETS:
+        mine = target == t
+        expected = LinearSVC(**svc).fit(X[mine][:, :d], y[mine]).decision_function(X[mine][:, :d])
+        assert np.allclose(per.decision_function(X)[mine], expected)
+    both = TargetSVM(mode="ensemble", n_targets=3, C=0.3).fit(X, y)
+    assert np.allclose(both.decision_function(X), aware.decision_function(X) + per.decision_function(X))
+    assert list(both.predict(X)) == list(both.classes_[both.decision_function(X).argmax(axis=1)])
+
+
+def test_target_svm_per_target_keeps_each_targets_own_labels():
+    rows = make_rows(articles=4, per_article=6)
+    for r in rows:
+        r["stance"]["gna"] = "FAVOR"  # one label only
+        if r["stance"]["turkey_military"] == "NONE":  # two labels only
+            r["stance"]["turkey_military"] = "AGAINST"
+    X, y, target = augmented(rows)
+    per = TargetSVM(mode="per-target", n_targets=3).fit(X, y)
+    assert list(per.classes_) == ["AGAINST", "FAVOR", "NONE"]
+    predicted = per.predict(X)
+    assert set(predicted[target == "gna"]) == {"FAVOR"}
+    assert "NONE" not in set(predicted[target == "turkey_military"])
+    assert per.decision_function(X).shape == (len(y), 3)
+
+
+def test_target_svm_reads_only_augmented_features():
+    X, y, _ = augmented(make_rows(articles=2, per_article=4))
+    with pytest.raises(ValueError, match="not a multiple of n_targets \\+ 1 = 3: TargetSVM reads TargetAugmenter"):
+        TargetSVM(n_targets=2).fit(X, y)
+
+
+def test_feature_sets_must_be_a_tuple_of_tuples():
+    with pytest.raises(ValueError, match="feature_sets is a tuple of feature set tuples"):
+        StanceBaseline(feature_sets=("ngrams", "lexicon")).fit(make_rows(articles=2, per_article=3))
+    with pytest.raises(ValueError, match="unknown feature set 'glove'"):
+        StanceBaseline(feature_sets=(("glove",),)).fit(make_rows(articles=2, per_article=3))
+
+
+def test_parallel_folds_choose_as_one_process_does():
+    rows = [dict(r, text=r["text"] + " #StopTheWarNow") for r in make_rows(articles=6, per_article=4)]
+    params = dict(n_splits=2, C=(0.3,), class_weight=("balanced",), feature_sets=(("ngrams",), ("ngrams", "hashtags")))
+    one, two = train(rows, SCHEME, n_jobs=1, **params), train(rows, SCHEME, n_jobs=2, **params)
+    assert one.selection_ == two.selection_
+
+
 # --- training ------------------------------------------------------------------------------------
 
 
@@ -99,11 +159,15 @@ def test_learns_and_records_the_cross_validation(model):
     assert set(model.kinds_.values()) == {"calibrated linear SVM"}
     stance = model.selection_["stance"]
     assert stance["folds"] == 3 and stance["metric"] == "F_avg"
-    assert len(stance["candidates"]) == 12  # 2 modes x 3 C x 2 class weights
-    assert set(stance["best_per_mode"]) == {"per-target", "target-aware"}
+    assert len(stance["candidates"]) == 36  # 2 feature set choices x 3 modes x 3 C x 2 class weights
+    assert set(stance["best_per_mode"]) == {"per-target", "target-aware", "ensemble"}
+    assert set(stance["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon"}
     assert stance["chosen"]["mode"] == model.stance_mode_
     assert stance["chosen"]["score"] == max(c["score"] for c in stance["candidates"])
-    assert model.selection_["claim"]["chosen"]["mode"] == "claim"
+    assert model.features_["stance"] == tuple(stance["chosen"]["features"])
+    claim = model.selection_["claim"]
+    assert claim["chosen"]["mode"] == "claim" and len(claim["candidates"]) == 12
+    assert set(model.pipelines_) == {"claim", "stance"}
     held_out = make_rows(articles=3, per_article=6, seed=9)
     for question in model.questions_:
         proba = model.predict_proba(texts(held_out), question)
@@ -128,12 +192,12 @@ def test_cross_validation_keeps_articles_in_one_fold(model):
         assert len(set(folds[ex.groups == article].tolist())) == 1
 
 
-@pytest.mark.parametrize("mode, keys", [("per-target", {"claim", "stance_haftar_lna", "stance_gna",
-                                                         "stance_turkey_military"}),
-                                        ("target-aware", {"claim", "stance"})])
-def test_forced_stance_mode(mode, keys):
+@pytest.mark.parametrize("mode", ["per-target", "target-aware", "ensemble"])
+def test_forced_stance_mode(mode):
     est = train(make_rows(articles=6, per_article=5), SCHEME, stance_mode=mode, n_splits=2)
-    assert est.stance_mode_ == mode and set(est.pipelines_) == keys
+    assert est.stance_mode_ == mode and set(est.pipelines_) == {"claim", "stance"}
+    assert est.pipelines_["stance"][-1].estimator.mode == mode
+    assert {c["mode"] for c in est.selection_["stance"]["candidates"]} == {mode}
     assert est.predict(["support gna"], "stance_gna").shape == (1,)
 
 
@@ -156,16 +220,18 @@ def demo_like_rows() -> list[dict]:
 
 def test_tiny_data_falls_back_and_says_so():
     est = train(demo_like_rows(), SCHEME, stance_mode="per-target")
-    assert est.kinds_["stance_haftar_lna"] == "constant"
-    assert est.kinds_["stance_gna"] == "logistic regression"  # its one FAVOR is missing from a training fold
-    assert est.predict_proba(["x"], "stance_haftar_lna").tolist() == [[1.0]]
+    assert est.kinds_["stance"] == "logistic regression"  # gna's one FAVOR is missing from a training fold
     notes = " ".join(est.notes_)
     assert "2-fold cross-validation instead of 5" in notes
-    assert "stance_haftar_lna: every training label is NONE: a constant model" in notes
-    assert "stance_gna: a label is missing from the training part of a fold" in notes
+    assert "stance: a label is missing from the training part of a fold" in notes
     assert np.allclose(est.predict_proba(["anything"], "stance_gna").sum(), 1.0)
     auto = train(demo_like_rows(), SCHEME)  # choosing the mode on 2 articles works too
-    assert auto.stance_mode_ in ("per-target", "target-aware") and len(auto.questions_) == 4
+    assert auto.stance_mode_ in ("per-target", "target-aware", "ensemble") and len(auto.questions_) == 4
+    rows = [dict(r, stance={t: "NONE" for t in TARGETS}) for r in demo_like_rows()]
+    constant = train(rows, SCHEME)
+    assert constant.kinds_["stance"] == "constant"
+    assert constant.predict_proba(["x"], "stance_haftar_lna").tolist() == [[1.0]]
+    assert "stance: every training label is NONE: a constant model" in " ".join(constant.notes_)
 
 
 def test_one_article_means_no_cross_validation():
@@ -212,19 +278,22 @@ def test_no_labels_at_all_is_an_error():
 
 
 def test_save_and_load_round_trip(model, tmp_path):
-    card = save_model(model, tmp_path / "models" / "tiny", source="gold.jsonl", source_sha256="ab" * 32)
+    card = save_model(model, tmp_path / "models" / "tiny", scheme=SCHEME, source="gold.jsonl",
+                      source_sha256="ab" * 32)
     folder = tmp_path / "models" / "tiny"
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "card.json", "metrics.json", "model.skops"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "card.json", "metrics.json", "model.skops",
+                                                        "scheme.json"]
     assert zipfile.is_zipfile(folder / "model.skops")  # skops, not a pickle stream
     loaded = load_model(folder)
     rows = make_rows(articles=3, per_article=4, seed=11)
     for q in model.questions_:
         assert np.array_equal(model.predict_proba(texts(rows), q), loaded.predict_proba(texts(rows), q))
     assert read_card(folder) == card
-    assert card.name == "tiny" and card.scheme == "stance-claim/v1" and card.format == "stance-model/v1"
+    assert card.name == "tiny" and card.scheme == SCHEME.id and card.format == "stance-model/v2"
     assert card.data.rows == 60 and card.data.articles == 10 and card.data.sha256 == model.data_sha256_
     assert card.label_sets["stance_gna"] == ["FAVOR", "AGAINST", "NONE"]
-    assert set(card.versions) >= {"python", "scikit-learn", "skops", "numpy", "annotate"}
+    assert set(card.versions) >= {"python", "scikit-learn", "skops", "numpy", "annotate", "vaderSentiment",
+                                  "wordsegment"}
     assert card.parameters["C"] == [0.1, 0.3, 1.0] and card.parameters["random_state"] == 0
     assert card.selection["stance"].chosen.mode == card.stance_mode
     assert set(card.metrics["cross-validation"]) == {*model.questions_, "stance"}
@@ -232,22 +301,24 @@ def test_save_and_load_round_trip(model, tmp_path):
     assert report.stance.f_avg == card.metrics["cross-validation"]["stance"].f_avg
     readme = (folder / "README.md").read_text()
     assert readme.startswith("# Model card: tiny") and "## How it was chosen" in readme
+    assert card.selection["stance"].chosen.features == list(model.features_["stance"])
+    assert f"Features of stance: **{model.features_['stance'][0]}**" in readme
 
 
 def test_saving_again_replaces_the_folder(model, tmp_path):
-    save_model(model, tmp_path / "m")
+    save_model(model, tmp_path / "m", scheme=SCHEME)
     (tmp_path / "m" / "stray.txt").write_text("x")
-    save_model(model, tmp_path / "m")
+    save_model(model, tmp_path / "m", scheme=SCHEME)
     assert not (tmp_path / "m" / "stray.txt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging folder left behind
 
 
-def test_load_refuses_an_unknown_scheme_id(model, tmp_path):
-    save_model(model, tmp_path / "m")
+def test_load_refuses_a_card_of_another_scheme(model, tmp_path):
+    save_model(model, tmp_path / "m", scheme=SCHEME)
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     card["scheme"] = "stance-claim/v9"
     (tmp_path / "m" / "card.json").write_text(json.dumps(card))
-    with pytest.raises(ModelError, match="unknown scheme id 'stance-claim/v9'; known schemes: stance-claim/v1"):
+    with pytest.raises(ModelError, match=f"scheme.json is of scheme '{SCHEME.id}', the card of 'stance-claim/v9'"):
         load_model(tmp_path / "m")
 
 
@@ -258,7 +329,7 @@ class Smuggled:
 def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
     import hashlib
 
-    save_model(model, tmp_path / "m")
+    save_model(model, tmp_path / "m", scheme=SCHEME)
     evil = clone(model)
     evil.__dict__.update(model.__dict__)
     evil.notes_ = [Smuggled()]
@@ -275,10 +346,11 @@ def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
 @pytest.mark.parametrize("calibration", ["temperature", "sigmoid", "isotonic"])
 def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
     seen = set()
+    everything = (("ngrams", "hashtags", "lexicon"),)
     for name, rows, mode in (("tiny", demo_like_rows(), "per-target"),
-                             ("aware", make_rows(articles=6, per_article=4), "target-aware")):
-        est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration)
-        save_model(est, tmp_path / name)
+                             ("aware", make_rows(articles=6, per_article=4), "ensemble")):
+        est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration, feature_sets=everything)
+        save_model(est, tmp_path / name, scheme=SCHEME)
         seen |= set(sio.get_untrusted_types(file=tmp_path / name / "model.skops"))
         load_model(tmp_path / name)
     calibrator = {"temperature": {"sklearn.calibration._TemperatureScaling"},
@@ -288,7 +360,7 @@ def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
 
 
 def test_load_refuses_a_changed_model_file(model, tmp_path):
-    save_model(model, tmp_path / "m")
+    save_model(model, tmp_path / "m", scheme=SCHEME)
     with open(tmp_path / "m" / "model.skops", "ab") as handle:
         handle.write(b"\0")
     with pytest.raises(ModelError, match="sha256 differs"):
@@ -299,7 +371,8 @@ def test_load_names_a_folder_that_is_no_model(tmp_path):
     with pytest.raises(ModelError, match="no card.json: not a model folder"):
         load_model(tmp_path)
     (tmp_path / "card.json").write_text('{"format": "stance-model/v0"}')
-    with pytest.raises(ModelError, match="unknown model format 'stance-model/v0'; known formats: stance-model/v1"):
+    with pytest.raises(ModelError, match="unknown model format 'stance-model/v0'; known formats: stance-model/v2; "
+                       "a model written by an older annotate: train it again"):
         load_model(tmp_path)
     assert issubclass(ModelError, AnnotateError)
 
@@ -313,7 +386,7 @@ def test_card_is_strict():
 
 def tasks_of(rows):
     return [{"data": {"text": r["text"], "sentence_id": r["sentence_id"], "article_id": r["article_id"],
-                      "scheme": "stance-claim/v1"}} for r in rows]
+                      "scheme": SCHEME.id}} for r in rows]
 
 
 def test_predictions_most_uncertain_first(model):

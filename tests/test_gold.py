@@ -45,7 +45,7 @@ def ann(sentence: str, annotator: str, claim: str = "CLAIM", stance: dict | None
     return Annotation(
         sentence_id=sentence, article_id=sentence.split(":")[0], text=TEXT, annotator=Annotator(id=annotator),
         stance={t: "NONE" for t in TARGETS} | (stance or {}), claim=claim, spans=spans or [],
-        annotation_id=ident, task_id=ident, scheme=SCHEME.scheme)
+        annotation_id=ident, task_id=ident, scheme=SCHEME.id)
 
 
 def check_counts(gold: list[Gold], conflicts: list[Conflict], counts) -> None:

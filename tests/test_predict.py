@@ -6,13 +6,17 @@ import json
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 from annotate import server, studio
 from annotate.files import write_jsonl
 from annotate.gold import adjudicate
 from annotate.labels import Annotation, Annotator
-from annotate.predict import UNCERTAINTY_SAMPLING, PredictedTask
+from annotate.baseline import StanceBaseline
+from annotate.labeling import MENTION_CONTROL, MENTIONS_MODEL
+from annotate.predict import UNCERTAINTY_SAMPLING, PredictedTask, predicted_batches, predictions_for, write_predictions
+from annotate.studio_http import listed_tasks
 from annotate.scheme import load_scheme
 from helpers import run
 
@@ -28,7 +32,7 @@ def gold_file(path: Path, rows: list[dict]) -> Path:
     """Rows of ``make_rows`` as a gold file, adjudicated from one annotator's annotations of them."""
     annotations = [Annotation(sentence_id=r["sentence_id"], article_id=r["article_id"], text=r["text"],
                               annotator=Annotator(id="1"), stance=r["stance"], claim=r["claim"], annotation_id=i,
-                              task_id=i, scheme=r["scheme"]) for i, r in enumerate(rows, 1)]
+                              task_id=i, scheme=SCHEME.id) for i, r in enumerate(rows, 1)]
     gold, conflicts, _ = adjudicate(annotations, SCHEME, method="majority")
     assert not conflicts
     write_jsonl(gold, path)
@@ -61,7 +65,7 @@ def test_split_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
                          tmp_path / "splits" / "dev.jsonl", "--folds", "3", "--bootstrap", "50")
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == f"trained on {len(parts['train'])} rows from {len(articles['train'])} articles " \
-                                  "for scheme stance-claim/v1"
+                                  f"for scheme {SCHEME.id}"
     card = json.loads((model / "card.json").read_text())
     validator("model-card").validate(card)
     assert set(card["metrics"]) == {"cross-validation", "held-out"}
@@ -72,8 +76,8 @@ def test_split_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     assert (code, err) == (0, "")
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     validator("evaluation").validate(report)
-    assert out.splitlines()[1].split() == ["question", "rows", "F_avg", "(95%", "interval)", "macro", "F1", "(95%",
-                                           "interval)"]
+    header = out.splitlines()[1].split()
+    assert header[:5] == ["question", "rows", "F_avg", "(95%", "interval)"] and "macro" in header
     pooled = next(line for line in out.splitlines() if line.startswith("stance "))
     assert f"{report['stance']['f_avg']:.3f}" in pooled
     for name in ("report.md", "confusion.png", "scores.png"):
@@ -89,11 +93,59 @@ def test_split_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     assert sorted(t["data"]["sentence_id"] for t in predicted) == sorted(t["data"]["sentence_id"] for t in tasks)
     scores = [t["predictions"][0]["score"] for t in predicted]
     assert scores == sorted(scores)
-    version = f"tiny@{card['model_sha256'][:12]}"
+    version = card["version"]
+    assert version.startswith("tiny@") and len(version) == len("tiny@") + 12
     assert {t["predictions"][0]["model_version"] for t in predicted} == {version}
     assert out.splitlines()[0].startswith(f"predicted {len(tasks)} tasks with model version {version!r}, "
                                           "most uncertain first")
     assert all(PredictedTask.model_validate(t) for t in predicted)
+    # The mention highlights of the tasks come along, after the answers: once the project's model
+    # version is this model's, Label Studio pre-fills this prediction alone.
+    mentioned = {t["data"]["sentence_id"]: t["predictions"][0]["result"] for t in tasks if t.get("predictions")}
+    assert mentioned
+    for task in predicted:
+        result = task["predictions"][0]["result"]
+        assert [i["from_name"] for i in result[:len(result) - len(mentioned.get(task["data"]["sentence_id"], []))]] \
+            == ["claim", *(f"stance_{t}" for t in SCHEME.target_ids)]
+        assert [i for i in result if i["from_name"] == MENTION_CONTROL] == mentioned.get(task["data"]["sentence_id"], [])
+
+
+@pytest.mark.parametrize("mode", ["per-target", "target-aware", "ensemble"])
+@pytest.mark.parametrize("sets", [("ngrams",), ("ngrams", "hashtags", "lexicon")])
+def test_every_question_at_once_gives_the_numbers_of_one_question_at_a_time(mode, sets):
+    rows = make_rows(articles=8, per_article=5, seed=4)
+    model = StanceBaseline(targets=SCHEME.target_ids, stance_mode=mode, feature_sets=(sets,), n_splits=3, C=(0.3,),
+                           class_weight=(None,)).fit(rows)
+    texts = [r["text"] + (" #HandOverTheServer, good news" if i % 3 == 0 else "")
+             for i, r in enumerate(make_rows(articles=20, per_article=5, seed=11))]
+    at_once = model.predict_proba_all(texts)
+    assert list(at_once) == list(model.questions_)
+    for question in model.questions_:
+        np.testing.assert_allclose(at_once[question], model.predict_proba(texts, question), rtol=0, atol=1e-12)
+    # Every question came from the shared features (none was asked the usual way), and the texts
+    # were cut into words once and into characters once for the claim's and the stance's pipelines.
+    from annotate.batchpredict import _CACHE
+
+    _, shared = _CACHE[model]
+    assert all(union is not None for _, union, *_ in shared.plan)
+    assert sorted(a.params["analyzer"] for a in shared.analyses.values()) == ["char_wb", "word"]
+
+
+def test_predictions_stream_in_batches_and_the_file_comes_most_uncertain_first(tmp_path):
+    rows = make_rows(articles=6, per_article=5, seed=8)
+    model = StanceBaseline(scheme=SCHEME.id, targets=SCHEME.target_ids, n_splits=3, C=(0.3,),
+                           class_weight=(None,)).fit(rows)
+    tasks = [{"data": {"text": r["text"], "sentence_id": f"{r['sentence_id']}#{k}", "article_id": r["article_id"],
+                       "scheme": SCHEME.id}} for k in range(5) for r in make_rows(articles=6, per_article=5, seed=9)]
+    sizes = [len(batch) for batch in predicted_batches(model, iter(tasks), model_version="m@1", batch_size=40)]
+    assert sizes == [40, 40, 40, 30]
+    written = write_predictions(model, iter(tasks), tmp_path / "p.json", SCHEME, model_version="m@1", batch_size=40)
+    in_file = json.loads((tmp_path / "p.json").read_text())
+    assert in_file == predictions_for(model, tasks, model_version="m@1")
+    assert (written.tasks, written.lowest, written.highest) == (
+        150, in_file[0]["predictions"][0]["score"], in_file[-1]["predictions"][0]["score"])
+    assert (tmp_path / "p.json").read_text().count("\n") == 152  # "[", one task a line, "]"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # the spool is gone
 
 
 def test_split_with_too_few_articles_says_what_to_do(tmp_path, capsys):
@@ -113,6 +165,19 @@ def test_a_model_for_another_scheme_or_a_missing_model_is_one_line(tmp_path, cap
                    "`stance train` (models/NAME)\n")
     code, out, err = run(capsys, "predict", tmp_path, tmp_path / "t.json", "-o", tmp_path / "p.json", "--push")
     assert (code, err) == (1, "error: --push needs --project NAME; name the project the tasks were pushed to\n")
+
+
+def predictions_on_server(studio_server, title: str) -> dict[str, list[tuple[str, float, list]]]:
+    """sentence_id -> [(model_version, score, result)] of every prediction in the project, from its REST API."""
+    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
+    with studio.api(conn, timeout=60) as rest:
+        project = studio.require_project(rest, conn, title)
+        sentence = {t: s for s, tasks in listed_tasks(rest, conn, project.id).items() for t, _ in tasks}
+        found: dict[str, list] = {s: [] for s in sentence.values()}
+        for p in rest.request("GET", "api/predictions/", params={"project": project.id}):
+            if not p["model_version"].startswith(f"{MENTIONS_MODEL}@"):  # the highlights `stance push` sent
+                found[sentence[p["task"]]].append((p["model_version"], p["score"], p["result"]))
+    return found
 
 
 @pytest.mark.integration
@@ -137,30 +202,52 @@ def test_predictions_become_pre_annotations_most_uncertain_first(studio_server, 
     assert f": {n_tasks} predictions sent as pre-annotations, 0 tasks had one of this version already" in out
     predicted = json.loads((tmp_path / "p.json").read_text())
     version = predicted[0]["predictions"][0]["model_version"]
+    assert version == json.loads((model / "card.json").read_text())["version"]
 
-    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
-    ls = studio.client(conn)
-    project = studio.find_project(ls, conn, "predicted")
-    assert project.model_version == version and project.sampling == UNCERTAINTY_SAMPLING
-    on_server = {}
-    for task in ls.tasks.list(project=project.id, fields="all"):
-        predictions = [ls.predictions.get(p) if isinstance(p, int) else p for p in task.predictions]
-        on_server[task.data["sentence_id"]] = [(p.model_version, p.score, p.result) for p in predictions]
+    project = server.api_request(studio_server.url, studio_server.token, "/api/projects/?title=predicted")
+    project = (project["results"] if isinstance(project, dict) else project)[0]
+    assert project["model_version"] == version and project["sampling"] == UNCERTAINTY_SAMPLING
+    on_server = predictions_on_server(studio_server, "predicted")
     for task in predicted:
         expected = task["predictions"][0]
         assert on_server[task["data"]["sentence_id"]] == [(version, pytest.approx(expected["score"]),
                                                            expected["result"])]
     # Label Studio gives an annotator the most uncertain task first.
-    nxt = server.api_request(studio_server.url, studio_server.token, f"/api/projects/{project.id}/next")
+    nxt = server.api_request(studio_server.url, studio_server.token, f"/api/projects/{project['id']}/next")
     lowest = min(t["predictions"][0]["score"] for t in predicted)
     assert nxt["data"]["sentence_id"] in {t["data"]["sentence_id"] for t in predicted
                                           if t["predictions"][0]["score"] == lowest}
-    # Pushing again adds nothing.
+
+    # Trained again on the same rows: another model file (skops names arrays by object id), the same
+    # version, so pushing again adds nothing.
+    sha = json.loads((model / "card.json").read_text())["model_sha256"]
+    assert run(capsys, "train", gold, "-o", model, "--folds", "3", "--bootstrap", "20")[0] == 0
+    card = json.loads((model / "card.json").read_text())
+    assert card["model_sha256"] != sha and card["version"] == version
     code, out, err = run(capsys, "predict", model, tasks, "-o", tmp_path / "p.json", "--push", "--project",
                          "predicted", "--data-dir", d)
     assert (code, err) == (0, "")
+    assert f"'{version}'" in out.splitlines()[0]
     assert f": 0 predictions sent as pre-annotations, {n_tasks} tasks had one of this version already" in out
-    assert sum(len(ls.predictions.list(task=t.id)) for t in ls.tasks.list(project=project.id)) == n_tasks
+    assert all(len(found) == 1 for found in predictions_on_server(studio_server, "predicted").values())
+
+    # Another model's predictions stay when this model, trained on other rows, replaces its own.
+    other = tmp_path / "other"
+    assert run(capsys, "train", gold, "-o", other, "--folds", "2", "--bootstrap", "20")[0] == 0
+    assert run(capsys, "predict", other, tasks, "-o", tmp_path / "o.json", "--push", "--project", "predicted",
+               "--data-dir", d)[0] == 0
+    newer = gold_file(tmp_path / "newer.jsonl", make_rows(articles=6, per_article=5, seed=9))
+    assert run(capsys, "train", newer, "-o", model, "--folds", "3", "--bootstrap", "20")[0] == 0
+    code, out, err = run(capsys, "predict", model, tasks, "-o", tmp_path / "p.json", "--push", "--project",
+                         "predicted", "--replace", "--data-dir", d)
+    assert (code, err) == (0, "")
+    new_version = json.loads((model / "card.json").read_text())["version"]
+    assert new_version != version and new_version.startswith("model@")
+    assert f": {n_tasks} predictions sent as pre-annotations, 0 tasks had one of this version already" in out
+    assert f"removed {n_tasks} predictions of older versions of 'model' ({version}); other models' stay" in out
+    other_version = json.loads((other / "card.json").read_text())["version"]
+    for found in predictions_on_server(studio_server, "predicted").values():
+        assert sorted(v for v, _, _ in found) == sorted([new_version, other_version])
 
 
 def test_one_article_each_side_says_what_the_model_and_the_report_lack(tmp_path, capsys):
@@ -179,6 +266,6 @@ def test_one_article_each_side_says_what_the_model_and_the_report_lack(tmp_path,
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     questions = [q["question"] for q in report["questions"]] + ["stance"]
     # One note line for all the questions that share it, not one per question.
-    assert (f"note: {', '.join(questions)}: 1 article: no bootstrap interval (resampling one article gives back "
-            "the same rows)") in out.splitlines()
-    assert all(q["f_avg_ci"] is None for q in report["questions"] if q["f_avg"] is not None)
+    assert len([line for line in out.splitlines() if line.startswith(f"note: {', '.join(questions)}: 1 article")]) == 1
+    assert "note: gold labels by id 1" in out.splitlines()  # who labelled the gold rows (no email known here)
+    assert all(q["f_avg_ci"]["low"] is None for q in report["questions"] if q["f_avg"] is not None)

@@ -163,6 +163,10 @@ def test_one_id_names_one_meaning_but_aliases_may_change(tmp_path):
         remember(renamed)
     assert "scheme id 'fnc-actors/v1' already names another scheme here (target 'haftar_lna' is named" in error.value.problem
     assert "fnc-actors/v2" in error.value.fix
+    seeds_renamed = write(tmp_path, lambda d: d["targets"][0].update(name="Someone else"))
+    with pytest.raises(SchemeError, match=r"scheme id 'libya-seeds/v1' already names another scheme here \(target "
+                                          r"'haftar_lna' is named .*; the seeds' scheme\)"):
+        remember(load_scheme(seeds_renamed), source=seeds_renamed)
 
 
 def test_resolve_finds_the_data_scheme_and_refuses_another_id(tmp_path):

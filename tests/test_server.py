@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -156,3 +157,106 @@ def test_start_twice_status_and_stop_on_a_real_server(tmp_path, monkeypatch, cap
     assert run(capsys, "studio", "stop", "--data-dir", "d") == (
         0, f"stopped Label Studio (pid {found.pid}) at {found.url}\n", "")
     assert run(capsys, "studio", "status", "--data-dir", "d")[0] == 5
+
+
+# --- stop signals only its own server (issue 13, item 8) ----------------------------------------
+
+def _state(directory, pid: int, port: int) -> None:
+    directory.mkdir(exist_ok=True)
+    (directory / server.STATE_FILE).write_text(json.dumps({
+        "pid": pid, "port": port, "url": f"http://127.0.0.1:{port}", "version": server.LABEL_STUDIO_VERSION,
+        "data_dir": str(directory)}))
+
+
+def test_stop_never_signals_a_process_that_only_mentions_label_studio(tmp_path, monkeypatch, capsys):
+    """It ended an editor on notes-about-label-studio.txt: any command line with "label-studio" passed."""
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "notes-about-label-studio.txt"])
+    try:
+        _state(tmp_path / "d", editor.pid, 8080)
+        assert run(capsys, "studio", "stop", "--data-dir", "d") == (
+            0, "nothing to stop: no Label Studio server runs for data dir d\n", "")
+        assert editor.poll() is None  # still running
+        assert not (tmp_path / "d" / server.STATE_FILE).exists()  # the stale record is gone
+    finally:
+        editor.kill()
+        editor.wait()
+
+
+def test_a_server_is_known_by_its_data_dir_and_port_on_its_command_line(tmp_path):
+    """A stand-in whose command line is a server's (`label-studio start --port P --data-dir D`)."""
+    import sys
+
+    script = tmp_path / "bin" / "label-studio"
+    script.parent.mkdir()
+    script.write_text("import time\ntime.sleep(60)\n")
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    stand_in = subprocess.Popen([sys.executable, str(script), "start", "--no-browser", "--port", "8123",
+                                 "--data-dir", str(mine)])
+    try:
+        deadline = time.monotonic() + 10
+        while "start" not in (server._command_line(stand_in.pid) or []) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the exec has happened
+        assert server.is_server(stand_in.pid, mine, {8123})
+        assert not server.is_server(stand_in.pid, other, {8123})  # another data dir's record
+        assert not server.is_server(stand_in.pid, mine, {8124})  # another port
+        _state(other, stand_in.pid, 8123)
+        assert server.running(other) is None
+        _state(mine, stand_in.pid, 8123)
+        assert server.stop(mine).pid == stand_in.pid
+        stand_in.wait(timeout=10)  # ended (stop reaped it: it is our child here)
+        assert server._command_line(stand_in.pid) is None and server.running(mine) is None
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+
+
+@pytest.mark.parametrize("state", [
+    '{"pid": "12", "port": 1, "url": "u", "version": "v", "data_dir": "d"}',
+    '{"pid": 12, "port": 70000, "url": "u", "version": "v", "data_dir": "d"}',
+    '{"pid": true, "port": 1, "url": "u", "version": "v", "data_dir": "d"}',
+    '[1, 2]',
+    '[' * 5000 + ']' * 5000,
+])
+def test_a_state_file_of_the_wrong_shape_is_one_line(tmp_path, monkeypatch, capsys, state):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / server.STATE_FILE).write_text(state)
+    for command in ("status", "stop"):
+        assert run(capsys, "studio", command, "--data-dir", "d") == (
+            4, "", "error: d/stance-server.json: not a server state file; "
+            "stop the server by hand if one runs, then delete this file\n")
+
+
+@pytest.mark.parametrize("port", [99999, 0, -1])
+def test_a_port_out_of_range_is_one_line(tmp_path, monkeypatch, capsys, port):
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "studio", "start", "--data-dir", "d", "--port", port) == (
+        4, "", f"error: port {port} is not a TCP port; give --port a number from 1 to 65535, "
+        "or leave it out to get a free one\n")
+
+
+@pytest.mark.parametrize("command", ["start", "stop", "status"])
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert run(capsys, "studio", command, "--data-dir", "notes.txt") == (
+        4, "", "error: notes.txt: not a folder; give --data-dir (or STANCE_STUDIO_DIR) a folder; it is made when missing\n")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_data_dir_is_made_private(tmp_path):
+    """The data dir was 0755 (and the database 0644): any local user read the admin's token."""
+    directory = tmp_path / "loose"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    (directory / "label_studio.sqlite3").write_bytes(b"")
+    (directory / "label_studio.sqlite3").chmod(0o644)
+    (directory / "media").mkdir()
+    (directory / "media").chmod(0o755)
+    with server._locked(directory):
+        pass
+    assert [oct(p.stat().st_mode & 0o777) for p in (directory, directory / "label_studio.sqlite3", directory / "media")] \
+        == ["0o700", "0o600", "0o700"]
