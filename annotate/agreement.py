@@ -668,20 +668,13 @@ def _question(name: str, labels: Sequence[str], codes: np.ndarray, annotators: l
 
 def _pooled(names: list[str], codes: dict[str, np.ndarray], articles: np.ndarray, resampled: np.ndarray | None,
             questions: list[QuestionAgreement], level: float) -> PooledAgreement:
-    datas = [codes[n] for n in names]
-    counts = [value_counts(codes[n]) for n in names]
-    per_unit = np.concatenate([c.sum(axis=1) for c in counts]) if counts else np.zeros(0)
-    alpha = pooled_alpha_nominal(datas) if datas else math.nan
+    datas = [codes[n] for n in names]  # never empty: the claim question is always asked
+    counts = np.concatenate([value_counts(codes[n], len(STANCE_LABELS)) for n in names])  # (sentence, question) units
+    per_unit = counts.sum(axis=1)
+    alpha = pooled_alpha_nominal(datas)
     multi = int((per_unit >= 2).sum())
-    observed = math.nan
-    if multi:
-        shares = []
-        for c in counts:
-            m = c.sum(axis=1)
-            keep = m >= 2
-            shares.append((c[keep] * (c[keep] - 1)).sum(axis=1) / (m[keep] * (m[keep] - 1)))
-        observed = float(np.concatenate(shares).mean())
-    clusters = _clusters_with_pairs(datas[0], articles) if datas else 0
+    observed = observed_agreement(counts)
+    clusters = _clusters_with_pairs(datas[0], articles)
     ci = _alpha_interval(alpha, resampled, level=level, clusters=clusters)
     defined = [q.alpha for q in questions if q.alpha is not None]
     notes = [f"chance agreement is taken within each question: pooled alpha is the per-question alphas' mean weighted "
@@ -689,7 +682,7 @@ def _pooled(names: list[str], codes: dict[str, np.ndarray], articles: np.ndarray
              f"({max(defined):.3f})" if defined else "no question has a defined alpha: no pooled alpha"]
     if ci.note:
         notes.append(f"alpha interval: {ci.note}")
-    weights = pooled_weights(datas) if datas else np.zeros(0)
+    weights = pooled_weights(datas)
     return PooledAgreement(
         method="1 - sum_q n_q D_o,q / sum_q n_q D_e,q: the per-question alphas weighted by n_q D_e,q",
         questions=names, units=int((per_unit >= 1).sum()), units_multi=multi, articles=clusters, alpha=_none(alpha),

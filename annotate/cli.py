@@ -487,7 +487,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     version = card.version or model_version(card)
     with Progress("tasks predicted") as progress:
         written = write_predictions(model, studio.read_tasks(args.tasks, scheme), args.output, scheme,
-                                    model_version=version, on_batch=progress.advance)
+                                    model_version=version, jobs=args.jobs, on_batch=progress.advance)
     spread = (f" (scores {written.lowest:.3f} to {written.highest:.3f}; lower is less sure)" if written.tasks else "")
     print(f"predicted {written.tasks:,} tasks with model version {version!r}, most uncertain first{spread}")
     print(f"wrote {args.output}")
@@ -827,6 +827,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "task first. " + _SERVER_CHOICE)
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="processes that compute the probabilities, beside the one that reads and writes (default: 1)")
     push = p.add_argument_group("pre-annotations in Label Studio")
     push.add_argument("--push", action="store_true", help="send the predictions to the project --project")
     push.add_argument("--project", metavar="NAME", help="the project the tasks were pushed to")

@@ -14,9 +14,12 @@ least sure of first; ``--replace`` removes the predictions of the model's older 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 from array import array
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +126,7 @@ def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) ->
 
 
 def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *, model_version: str | None = None,
-                      batch_size: int = PREDICT_BATCH) -> Iterator[list[dict]]:
+                      batch_size: int = PREDICT_BATCH, jobs: int = 1) -> Iterator[list[dict]]:
     """The tasks with the model's prediction attached, in input order, ``batch_size`` at a time.
 
     Each task (import format, ``{"data": {"text": ..., "sentence_id": ..., ...}}``) comes back as
@@ -139,6 +142,10 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
     in ``result``: Label Studio pre-fills only the prediction of the project's model version, and
     ``stance predict --push`` makes that this model's.
 
+    With ``jobs`` above 1 (where processes can be forked), that many worker processes compute
+    the batches' probabilities, a few batches ahead, while this one reads the tasks and builds
+    the predictions; the output is the same, in the same order.
+
     Raises
     ------
     InputError
@@ -148,19 +155,15 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
     version = model_version or f"stance-baseline {model.trained_at_}"
     questions = list(model.questions_)
     classes = {q: list(model.classes_[q]) for q in questions}
-    batch: list[Mapping[str, Any]] = []
-    done = 0
 
-    def predict(batch: list[Mapping[str, Any]]) -> list[dict]:
-        texts = _texts(batch, model, done + 1)
-        proba = model.predict_proba_all(texts)
-        score = np.ones(len(texts))
+    def predictions(batch: list[Mapping[str, Any]], proba: dict[str, np.ndarray]) -> list[dict]:
+        score = np.ones(len(batch))
         columns = []
         for q in questions:
             score = np.minimum(score, margins(proba[q]))
             best = proba[q].argmax(axis=1)
             labels = [classes[q][j] for j in best.tolist()]
-            columns.append((q, labels, np.round(proba[q][np.arange(len(texts)), best], 6).tolist()))
+            columns.append((q, labels, np.round(proba[q][np.arange(len(batch)), best], 6).tolist()))
         scores = np.round(score, 6).tolist()
         out = []
         for i, task in enumerate(batch):
@@ -172,14 +175,51 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
             out.append({**task, "predictions": [{"model_version": version, "score": scores[i], "result": result}]})
         return out
 
-    for task in tasks:
-        batch.append(task)
-        if len(batch) == batch_size:
-            yield predict(batch)
-            done += len(batch)
-            batch = []
-    if batch:
-        yield predict(batch)
+    def batches() -> Iterator[tuple[list[Mapping[str, Any]], list[str]]]:
+        batch: list[Mapping[str, Any]] = []
+        done = 0
+        for task in tasks:
+            batch.append(task)
+            if len(batch) == batch_size:
+                yield batch, _texts(batch, model, done + 1)
+                done += len(batch)
+                batch = []
+        if batch:
+            yield batch, _texts(batch, model, done + 1)
+
+    pool = _pool(model, jobs)
+    if pool is None:
+        for batch, texts in batches():
+            yield predictions(batch, model.predict_proba_all(texts))
+        return
+    ahead: deque = deque()
+    with pool:
+        for batch, texts in batches():
+            ahead.append((batch, pool.submit(_forked_proba, texts)))
+            if len(ahead) > 2 * jobs:
+                batch, future = ahead.popleft()
+                yield predictions(batch, future.result())
+        while ahead:
+            batch, future = ahead.popleft()
+            yield predictions(batch, future.result())
+
+
+_FORKED: StanceBaseline | None = None  # the model the forked workers predict with
+
+
+def _forked_proba(texts: list[str]) -> dict[str, np.ndarray]:
+    assert _FORKED is not None
+    return _FORKED.predict_proba_all(texts)
+
+
+def _pool(model: StanceBaseline, jobs: int) -> ProcessPoolExecutor | None:
+    """Worker processes forked with the model (its shared vocabularies made first), or None for one process."""
+    global _FORKED
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    model.predict_proba_all(["warm up"])  # the union vocabularies, built once, before the fork copies them
+    _FORKED = model
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
 
 
 def predictions_for(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *,
@@ -212,6 +252,7 @@ def write_predictions(
     *,
     model_version: str,
     batch_size: int = PREDICT_BATCH,
+    jobs: int = 1,
     on_batch: Callable[[int], None] | None = None,
 ) -> PredictedFile:
     """Predict ``tasks`` and write them, most uncertain first, as a Label Studio import file.
@@ -220,6 +261,7 @@ def write_predictions(
     and spooled as one JSON line to a temporary file beside ``path``, keeping only its score
     and place. The file is then written in score order (ties in input order) and renamed over
     ``path``: a JSON list with one task per line, as ``stance tasks`` writes, so it streams too.
+    ``jobs`` worker processes compute the probabilities (see :func:`predicted_batches`).
 
     Raises
     ------
@@ -233,7 +275,7 @@ def write_predictions(
     scores, offsets, lengths = array("d"), array("q"), array("q")
     position = 0
     with tempfile.TemporaryFile(prefix=f".{target.name}.", suffix=".spool", dir=target.parent) as spool:
-        for batch in predicted_batches(model, tasks, model_version=model_version, batch_size=batch_size):
+        for batch in predicted_batches(model, tasks, model_version=model_version, batch_size=batch_size, jobs=jobs):
             lines = []
             for task in batch:
                 number = len(scores) + 1

@@ -346,8 +346,10 @@ def main() -> int:
     full = curves["random"][-1][1]
     for share in (1.0, 0.99, 0.98):
         needed = {o: labels_to_reach(c, share * full) for o, c in curves.items()}
-        saved = (f"saves {needed['random'] - needed['uncertainty']:,} labels"
-                 if needed["uncertainty"] and needed["random"] else "")
+        saved = ""
+        if needed["uncertainty"] and needed["random"]:
+            difference = needed["random"] - needed["uncertainty"]
+            saved = f"saves {difference:,} labels" if difference >= 0 else f"needs {-difference:,} more labels"
         print(f"  labels to reach {share:.0%} of the full-data F_avg ({share * full:.2f}): "
               f"uncertainty {needed['uncertainty']}, random {needed['random']} {saved}".rstrip())
     plot_curves(curves, full, args.out / "annotation-order.png")

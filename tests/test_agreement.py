@@ -810,3 +810,54 @@ def test_annotators_in_natural_order_and_articles_with_pairs() -> None:
     assert report.annotators == ["9", "10", "ann"]  # numbers by value, then names
     assert report.articles == 3 and report.questions[0].articles == 1 == report.pooled.articles
     assert report.sentences == 4
+
+
+def test_pooled_observed_agreement_and_span_totals_over_pairs() -> None:
+    records = three_annotators() + [ann("c:0-5", "1", "CLAIM", spans=((0, 4, "CLAIM"),)),
+                                    ann("c:0-5", "3", "CLAIM", spans=((0, 5, "CLAIM"),))]
+    report = agreement_report(records, SCHEME, n_boot=0)
+    # Observed agreement over every (sentence, question) unit with two or more labels.
+    shares = []
+    for q in report.questions:
+        counts = np.array([[sum(1 for r in records if r.sentence_id == s and
+                                (r.claim if q.question == "claim" else r.stance[q.question[7:]]) == label)
+                            for label in q.labels] for s in sorted({r.sentence_id for r in records})])
+        shares += [(c * (c - 1)).sum() / (c.sum() * (c.sum() - 1)) for c in counts if c.sum() >= 2]
+    assert report.pooled.observed_agreement == pytest.approx(np.mean(shares))
+    assert report.pooled.units_multi == len(shares)
+    # Spans: pairs 1-2 (sentences a:0-10, a:11-20, b:0-5) and 1-3 (a:0-10, a:11-20, c:0-5); 2-3 share a:*.
+    by = {p.annotators: p for p in report.spans.pairs}
+    assert set(by) == {("1", "2"), ("1", "3"), ("2", "3")}
+    assert by[("1", "3")].spans == (3, 1) and by[("1", "3")].exact_f1 == 0.0
+    assert by[("1", "3")].overlap_f1 == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
+    matched_a = 1 + 0 + 0  # exact: (0, 6, SOURCE) of 1-2; nothing of 1-3 or 2-3
+    total_a, total_b = 2 + 3 + 2, 2 + 1 + 0
+    assert report.spans.exact_f1 == pytest.approx(
+        2 * (matched_a / total_a) * (matched_a / total_b) / (matched_a / total_a + matched_a / total_b))
+    assert report.spans.overlap_f1 is not None and report.spans.overlap_f1 > report.spans.exact_f1
+    lonely = agreement_report([ann("a:0-1", "1", "CLAIM"), ann("b:0-1", "2", "CLAIM"), ann("b:0-1", "3", "CLAIM",
+                                                                                         spans=((0, 3, "CLAIM"),))],
+                              SCHEME, n_boot=0)
+    assert [p.annotators for p in lonely.spans.pairs] == [("2", "3")]  # 1-2 and 1-3 share nothing: skipped
+    assert lonely.spans.exact_f1 == 0.0
+
+
+def test_units_with_one_and_two_labels_are_told_apart() -> None:
+    records = [ann("a:0-1", "1", "CLAIM"), ann("a:0-1", "2", "CLAIM"), ann("a:2-3", "1", "CLAIM"),
+               ann("a:4-5", "2", "NO_CLAIM"), ann("a:4-5", "1", "CLAIM")]
+    claim = agreement_report(records, SCHEME, n_boot=0).questions[0]
+    assert (claim.units, claim.units_multi, claim.units_single) == (3, 2, 1)
+    assert claim.notes[0].startswith("1 unit with one label")
+    two = agreement_report(records + [ann("a:6-7", "2", "CLAIM")], SCHEME, n_boot=0).questions[0]
+    assert two.notes[0].startswith("2 units with one label")
+
+
+def test_alpha_interval_without_resamples_or_without_alpha() -> None:
+    records = many_articles(MIN_ARTICLES)
+    ci = agreement_report(records, SCHEME, n_boot=0).questions[0].alpha_ci
+    assert (ci.status, ci.resamples, ci.undefined, ci.clusters, ci.low) == ("undefined", 0, 0, MIN_ARTICLES, None)
+    assert ci.note.startswith("no resample")
+    same = [ann(f"art{a}:0-1", who, "CLAIM") for a in range(MIN_ARTICLES) for who in ("1", "2")]
+    ci = agreement_report(same, SCHEME, n_boot=20).questions[0].alpha_ci
+    assert ci == metrics.Interval(status="undefined", low=None, high=None, clusters=MIN_ARTICLES, resamples=0,
+                                  undefined=0, note="alpha is undefined on the data itself: no interval")

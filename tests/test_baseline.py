@@ -442,3 +442,17 @@ def test_predictions_fit_the_scheme_and_bad_ones_are_named(model):
     assert check_prediction({**good, "score": 1.5}, SCHEME) == "score 1.5 is not in [0, 1]"
     assert check_prediction({**good, "result": good["result"] * 2}, SCHEME) == "two answers for control 'claim'"
     assert check_prediction({**good, "result": []}, SCHEME) == "no answer at all"
+
+
+def test_card_names_the_chosen_feature_sets_and_the_licences_of_what_they_read(tmp_path):
+    everything = (("ngrams", "hashtags", "lexicon"),)
+    est = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,), feature_sets=everything)
+    card = save_model(est, tmp_path / "m", scheme=SCHEME)
+    assert card.selection["stance"].chosen.features == ["ngrams", "hashtags", "lexicon"]
+    readme = (tmp_path / "m" / "README.md").read_text()
+    assert "Features of stance: **ngrams**: TF-IDF" in readme and "**lexicon**: ten sentiment figures" in readme
+    assert "- `vaderSentiment` (MIT, from PyPI): the VADER sentiment lexicon" in readme
+    assert "- `wordsegment` (Apache-2.0, from PyPI): English unigram and bigram counts" in readme
+    plain = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,), feature_sets=(("ngrams",),))
+    save_model(plain, tmp_path / "p", scheme=SCHEME)
+    assert "vaderSentiment" not in (tmp_path / "p" / "README.md").read_text().split("## Versions")[0]

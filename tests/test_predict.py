@@ -146,6 +146,9 @@ def test_predictions_stream_in_batches_and_the_file_comes_most_uncertain_first(t
         150, in_file[0]["predictions"][0]["score"], in_file[-1]["predictions"][0]["score"])
     assert (tmp_path / "p.json").read_text().count("\n") == 152  # "[", one task a line, "]"
     assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # the spool is gone
+    # Two worker processes write the same file.
+    write_predictions(model, iter(tasks), tmp_path / "p2.json", SCHEME, model_version="m@1", batch_size=40, jobs=2)
+    assert (tmp_path / "p2.json").read_bytes() == (tmp_path / "p.json").read_bytes()
 
 
 def test_split_with_too_few_articles_says_what_to_do(tmp_path, capsys):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from annotate import studio
+from annotate import studio, studio_http
 from annotate.gold import read_gold
-from helpers import run
+from helpers import run, seed_export_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -19,7 +19,9 @@ SEEDS = REPO / "seeds"
 def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_path, capsys, team_server_unset):
     d = studio_server.data_dir
     annotations, tasks = tmp_path / "annotations.jsonl", tmp_path / "tasks.json"
-    assert run(capsys, "read", SEEDS / "example-export-ls-1.23.2.json", "-o", annotations)[0] == 0
+    export = tmp_path / "seeds-export.json"
+    export.write_text(json.dumps(seed_export_tasks()))  # the recorded real export, of the bundled scheme
+    assert run(capsys, "read", export, "-o", annotations)[0] == 0
     assert run(capsys, "tasks", SEEDS, "-o", tasks)[0] == 0
     code, out, err = run(capsys, "adjudicate", annotations, "-o", tmp_path / "gold.jsonl", "--push",
                          "--project", "review", "--tasks", tasks, "--data-dir", d)
@@ -29,25 +31,30 @@ def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_pat
     assert out.splitlines()[-1] == (
         "2 sentences with a question in conflict: 0 already there, 2 sent with every annotator's answer as a prediction")
     conn = studio.Connection(studio_server.url, studio_server.token, local=True)
-    ls = studio.client(conn)
-    project = studio.find_project(ls, conn, "review")
     seen = {}
-    for task in ls.tasks.list(project=project.id, fields="all"):
-        predictions = [ls.predictions.get(p) if isinstance(p, int) else p for p in task.predictions]
-        seen[task.data["sentence_id"]] = (task.data["title"], task.data["context_before"],
-                                          sorted(p.model_version for p in predictions))
+    with studio.api(conn) as rest:
+        project = studio.require_project(rest, conn, "review")
+        for task in rest.tasks(project.id, include="id,data"):
+            predictions = rest.request("GET", "api/predictions/", params={"task": task["id"]})
+            seen[task["data"]["sentence_id"]] = (task["data"]["title"], task["data"]["context_before"],
+                                                 sorted(p["model_version"] for p in predictions))
     assert sorted(seen) == sorted(c["sentence_id"] for c in conflicts)
+    # People are named: the email Label Studio gave, beside the stable id (4 and 5 in the recorded export).
     for conflict in conflicts:
         title, context, versions = seen[conflict["sentence_id"]]
         assert title.startswith(f"Review: {conflict['question']}")
         assert context  # the sentence is shown in its place
-        assert versions == ["annotator amira.haddad@example.com", "annotator tom.becker@example.com"]
+        assert versions == ["annotator amira.haddad@example.com (id 4)", "annotator tom.becker@example.com (id 5)"]
+        assert sorted((v["annotator"], v["email"]) for v in conflict["votes"]) == [
+            ("4", "amira.haddad@example.com"), ("5", "tom.becker@example.com")]
     # pushing again adds nothing
     assert run(capsys, "adjudicate", annotations, "--push", "--project", "review", "--data-dir", d)[1].endswith(
         "2 already there, 0 sent with every annotator's answer as a prediction\n")
 
     reviewer = SEEDS / "labels" / "reviewer.json"
     assert run(capsys, "studio", "load-labels", reviewer, "--project", "review", "--data-dir", d)[0] == 0
+    with studio.api(conn) as rest:
+        sara = next(str(u["id"]) for u in studio_http.users(rest, conn) if u["email"] == "sara.lindqvist@example.com")
     assert run(capsys, "pull", "--project", "review", "-o", tmp_path / "review.json", "--data-dir", d)[0] == 0
     code, out, err = run(capsys, "adjudicate", annotations, "--resolutions", tmp_path / "review.json",
                          "-o", tmp_path / "final.jsonl")
@@ -63,7 +70,8 @@ def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_pat
         entry = row.provenance.questions[conflict["question"]]
         target = conflict["question"].removeprefix("stance_")
         wanted = next(label for label in decided if label["sentence_id"] == conflict["sentence_id"])
-        assert (entry.label, entry.reviewer, entry.method_label) == (
-            wanted["stance"][target], "sara.lindqvist@example.com", None)
+        assert (entry.label, entry.reviewer, entry.reviewer_id, entry.method_label) == (
+            wanted["stance"][target], "sara.lindqvist@example.com", sara, None)
+        assert row.provenance.emails == {"4": "amira.haddad@example.com", "5": "tom.becker@example.com"}
         assert row.stance[target] == wanted["stance"][target]
         assert sorted(v.label for v in entry.votes) == sorted(v["label"] for v in conflict["votes"])
