@@ -165,6 +165,8 @@ def mention_lines(scheme: Scheme, counts) -> list[str]:
 def cmd_sample(args: argparse.Namespace) -> None:
     from .sample import sample_tasks
 
+    if args.model:  # the model folder keeps its scheme: known from there, the tasks need no --scheme
+        _model_scheme(args)
     scheme = _data_scheme(args, args.tasks, "tasks")
     exclude: set[str] = set()
     if args.project:
@@ -197,7 +199,7 @@ def sample_lines(scheme: Scheme, counts, *, project: str | None) -> list[str]:
     """What `stance sample` read and chose: per target, the corpus's tasks naming it and the batch's."""
     there = f", {counts.in_project:,} already in project {project!r} (left out)" if project else ""
     lines = [f"read {counts.tasks:,} tasks of {counts.articles:,} articles{there}"]
-    rows = [("target", "tasks naming it", "chosen")]
+    rows = [("target", "tasks naming it" + (" (not in the project)" if project else ""), "chosen")]
     rows += [(t, f"{counts.mentioning[t]:,}", f"{counts.chosen_mentioning[t]:,}") for t in scheme.target_ids]
     rows.append(("no target", f"{counts.unmentioned:,}", f"{counts.chosen_unmentioned:,}"))
     lines += _aligned(rows)
