@@ -27,23 +27,26 @@ DATA ?=
 demo: install
 	$(STANCE) articles seeds/ -o $(OUT)/articles.jsonl
 	$(STANCE) tasks seeds/ -o $(OUT)/tasks.json
-	$(STANCE) config -o $(OUT)/stance-claim.xml
+	@# What to label first: the 10 seed sentences that name a target, and 3 (20%) that name none.
+	$(STANCE) sample $(OUT)/tasks.json -n 13 --seed 0 -o $(OUT)/batch.json
+	$(STANCE) config -o $(OUT)/libya-seeds.xml
 	$(STANCE) studio start
-	$(STANCE) push $(OUT)/tasks.json --project "$(PROJECT)"
-	$(STANCE) studio load-labels seeds/labels/annotator-1.json seeds/labels/annotator-2.json --project "$(PROJECT)"
+	$(STANCE) push $(OUT)/batch.json --project "$(PROJECT)"
+	@# The example annotators labelled every seed sentence; the project holds the sampled batch.
+	$(STANCE) studio load-labels seeds/labels/annotator-1.json seeds/labels/annotator-2.json --project "$(PROJECT)" --skip-absent
 	$(STANCE) pull --project "$(PROJECT)" -o $(OUT)/export.json
 	$(STANCE) read $(OUT)/export.json -o $(OUT)/annotations.jsonl --rejects $(OUT)/rejects.jsonl
 	$(STANCE) agree $(OUT)/annotations.jsonl -o $(OUT)/agreement.json --markdown $(OUT)/agreement.md --rejects $(OUT)/rejects.jsonl
 	$(STANCE) adjudicate $(OUT)/annotations.jsonl -o $(OUT)/gold-majority.jsonl --conflicts $(OUT)/conflicts.jsonl \
 	    --push --project "$(PROJECT): review" --tasks $(OUT)/tasks.json
-	$(STANCE) studio load-labels seeds/labels/reviewer.json --project "$(PROJECT): review"
+	$(STANCE) studio load-labels seeds/labels/reviewer.json --project "$(PROJECT): review" --skip-absent
 	$(STANCE) pull --project "$(PROJECT): review" -o $(OUT)/review-export.json
 	$(STANCE) adjudicate $(OUT)/annotations.jsonl --resolutions $(OUT)/review-export.json -o $(OUT)/gold.jsonl
 	@# Two seed articles: one to train on, one to test on (no dev split), whole articles each.
 	$(STANCE) split $(OUT)/gold.jsonl -o $(OUT)/splits --dev 0 --test 0.5
 	$(STANCE) train $(OUT)/splits/train.jsonl -o $(MODELS)/seeds-baseline
 	$(STANCE) evaluate $(MODELS)/seeds-baseline $(OUT)/splits/test.jsonl -o $(REPORTS)/seeds-baseline
-	$(STANCE) predict $(MODELS)/seeds-baseline $(OUT)/tasks.json -o $(OUT)/predictions.json --push --project "$(PROJECT)"
+	$(STANCE) predict $(MODELS)/seeds-baseline $(OUT)/batch.json -o $(OUT)/predictions.json --push --project "$(PROJECT)"
 	@echo
 	@echo "Done. With two seed articles (21 sentences) the model's numbers are tiny and say nothing about its quality:"
 	@echo "the README shows the baseline on SemEval-2016 Task 6 ($(BIN)/python benchmarks/semeval2016.py DATA/semeval2016-task6;"

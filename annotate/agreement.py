@@ -735,9 +735,8 @@ def _gold_codes(gold: Iterable[Gold], scheme: Scheme, names: list[str], sentence
     return out
 
 
-def _share(agree: np.ndarray, units: np.ndarray) -> tuple[int, float | None]:
-    total = int(units.sum())
-    return total, (float((agree * units).sum() / total) if total else None)
+def _share(hits: float, units: int) -> float | None:
+    return hits / units if units else None
 
 
 def _per_annotator(records: dict[tuple[str, str], Annotation], annotators: list[str], names: list[str],
@@ -750,48 +749,44 @@ def _per_annotator(records: dict[tuple[str, str], Annotation], annotators: list[
             lead.setdefault(a, []).append(float(ann.lead_time))
     majority = {n: majority_agreement(codes[n]) for n in names}
     estimates: dict[str, dict[str, ConfusionEstimate]] = {}
-    if dawid:
-        for n in names:
-            rows = [(sentences[j], annotators[i], labels_of[n][codes[n][i, j]])
-                    for i, j in zip(*np.nonzero(codes[n] >= 0))]
-            if not rows:
-                continue
-            fitted = dawid_skene(*zip(*rows))
-            order = [label for label in labels_of[n] if label in set(fitted.labels.tolist())]
-            index = [fitted.labels.tolist().index(label) for label in order]
-            for w, worker in enumerate(fitted.workers.tolist()):
-                errors = fitted.errors[w][np.ix_(index, index)]  # [answer, truth]
-                estimates.setdefault(worker, {})[n] = ConfusionEstimate(labels=order, matrix=errors.T.tolist())
+    for n in names if dawid else ():
+        rows = [(sentences[j], annotators[i], labels_of[n][codes[n][i, j]]) for i, j in zip(*np.nonzero(codes[n] >= 0))]
+        fitted = dawid_skene(*zip(*rows)) if rows else None
+        seen = [] if fitted is None else fitted.labels.tolist()
+        order = [label for label in labels_of[n] if label in seen]  # the scheme's order, not the sorted one
+        index = [seen.index(label) for label in order]
+        for w, worker in enumerate([] if fitted is None else fitted.workers.tolist()):
+            errors = fitted.errors[w][np.ix_(index, index)]  # [answer, truth]
+            estimates.setdefault(worker, {})[n] = ConfusionEstimate(labels=order, matrix=errors.T.tolist())
     out = []
-    everyone = annotators + sorted(set(skips or {}) - set(annotators), key=_natural)
-    for a in everyone:
+    nothing = np.full(len(sentences), -1)
+    for a in annotators + sorted(set(skips or {}) - set(annotators), key=_natural):
         i = annotators.index(a) if a in annotators else None
         questions = []
-        m_agree, m_units, g_hits, g_units = [], [], 0, 0
         for n in names:
-            mine = codes[n][i] if i is not None else np.full(len(sentences), -1)
-            agree, units = (majority[n][0][i], majority[n][1][i]) if i is not None else (math.nan, 0)
-            m_agree.append(0.0 if math.isnan(agree) else agree)
-            m_units.append(units)
+            mine = nothing if i is None else codes[n][i]
+            agree, units = (math.nan, 0) if i is None else (majority[n][0][i], majority[n][1][i])
             gu = ga = None
             if gold is not None:
                 both = (mine >= 0) & (gold[n] >= 0)
                 gu = int(both.sum())
-                hits = int((mine[both] == gold[n][both]).sum())
-                ga = hits / gu if gu else None
-                g_hits, g_units = g_hits + hits, g_units + gu
+                ga = _share(int((mine[both] == gold[n][both]).sum()), gu)
             questions.append(AnnotatorQuestion(
                 question=n, labels=int((mine >= 0).sum()), majority_units=int(units), majority_agreement=_none(agree),
-                gold_units=gu, gold_agreement=ga, dawid_skene=estimates.get(a, {}).get(n) if dawid else None))
-        total, share = _share(np.array(m_agree), np.array(m_units))
+                gold_units=gu, gold_agreement=ga, dawid_skene=estimates.get(a, {}).get(n)))
+        m_units = sum(q.majority_units for q in questions)
+        g_units = sum(q.gold_units for q in questions) if gold is not None else None
         times = lead.get(a, [])
         out.append(AnnotatorReport(
             annotator=a, email=emails.get(a), labels=sum(1 for (_, who) in records if who == a),
             skips=None if skips is None else skips.get(a, 0),
             median_lead_time=float(np.median(times)) if times else None, lead_times=len(times),
-            majority_units=total, majority_agreement=share,
-            gold_units=None if gold is None else g_units,
-            gold_agreement=(g_hits / g_units if g_units else None) if gold is not None else None,
+            majority_units=m_units,
+            majority_agreement=_share(sum(q.majority_agreement * q.majority_units for q in questions
+                                          if q.majority_units), m_units),
+            gold_units=g_units,
+            gold_agreement=None if gold is None else _share(sum(q.gold_agreement * q.gold_units for q in questions
+                                                                if q.gold_units), g_units),
             questions=questions))
     return out
 

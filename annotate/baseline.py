@@ -51,8 +51,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
-from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, TargetAugmenter, check_feature_sets,
-                       hashtags_of, remember_hashtags, text_features)
+from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, Mentions, TargetAugmenter, check_feature_sets,
+                       hashtags_of, is_mentioned, mention_spans, reads_mentions, remember_hashtags, text_features,
+                       without_mentions)
 from .metrics import confusion_matrix, f_avg, macro_f1
 from .labeling import CLAIM_CONTROL
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
@@ -63,6 +64,8 @@ __all__ = ["MODEL_FORMAT", "CompactTfidfVectorizer", "StanceBaseline", "TargetAu
 MODEL_FORMAT = "stance-model/v2"
 StanceMode = Literal["per-target", "target-aware", "ensemble"]
 STANCE_MODES: tuple[str, ...] = ("per-target", "target-aware", "ensemble")
+Unmentioned = Literal["model", "none"]
+UNMENTIONED: tuple[str, ...] = ("model", "none")
 _STANCE = "stance_"
 _TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one stance model (every mode reads TargetAugmenter's output)
 
@@ -75,10 +78,35 @@ def _svm(C: float, class_weight: str | None, random_state: int) -> LinearSVC:
     return LinearSVC(C=C, class_weight=class_weight, tol=1e-3, random_state=random_state, max_iter=5000)
 
 
-def _pairs(texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-    X = np.empty((len(texts), 2), dtype=object)
+def _pairs(texts: Sequence[str], targets: Sequence[str], mentions: Sequence[Mentions] | None = None) -> np.ndarray:
+    """(target, text, mentions) rows for :class:`TargetAugmenter`; no mentions when ``mentions`` is None."""
+    X = np.empty((len(texts), 3), dtype=object)
     X[:, 0], X[:, 1] = list(targets), list(texts)
+    X[:, 2] = list(mentions) if mentions is not None else [()] * len(texts)
     return X
+
+
+def _items(texts: Any) -> tuple[list[str], list[Mentions]]:
+    """Texts and their mentions from a text, texts, or rows (gold rows, task data: ``text`` and ``mentions``)."""
+    if isinstance(texts, (str, Mapping)) or hasattr(texts, "model_dump"):
+        texts = [texts]
+    out, spans = [], []
+    for item in texts:
+        if isinstance(item, str):
+            out.append(item)
+            spans.append(())
+            continue
+        row = _plain(item)
+        if not isinstance(row.get("text"), str):
+            raise InputError("a row to predict has no 'text' string", where=f"row {len(out) + 1}",
+                             fix="predict texts, or rows with text and mentions (gold rows, the data of tasks)")
+        try:
+            spans.append(mention_spans(row.get("mentions")))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"mentions are not a list of {{target, start, end}}: {row.get('mentions')!r}"[:200],
+                             where=f"row {len(out) + 1}", fix="give the mentions as `stance tasks` writes them") from None
+        out.append(row["text"])
+    return out, spans
 
 
 class TargetSVM(ClassifierMixin, BaseEstimator):
@@ -217,8 +245,10 @@ class TargetSVM(ClassifierMixin, BaseEstimator):
 class StanceBaseline(BaseEstimator):
     """One calibrated text classifier per question: ``claim`` and ``stance_<target id>``.
 
-    ``fit`` takes gold rows (dicts with ``text``, ``article_id``, ``claim`` and ``stance``); a
-    null or missing label leaves that question of that row out of training.
+    ``fit`` takes gold rows (dicts with ``text``, ``article_id``, ``claim`` and ``stance``, and
+    ``mentions``: where the sentence names each target); a null or missing label leaves that
+    question of that row out of training. The predicting methods take texts, or rows (gold rows,
+    task data) whose ``mentions`` the stance model reads; a text alone mentions no target.
 
     Parameters
     ----------
@@ -230,7 +260,17 @@ class StanceBaseline(BaseEstimator):
         How :class:`TargetSVM` reads the targets; "auto" tries all three.
     feature_sets : tuple of tuple of str
         The feature set combinations cross-validation chooses from (names of
-        :data:`annotate.features.FEATURE_SETS`), for stance and claim alike.
+        :data:`annotate.features.FEATURE_SETS`). The claim reads each without the sets that
+        read mentions; stance tries those only when some training row mentions its target.
+    unmentioned : tuple of {"model", "none"}
+        How stance treats a row whose target is not mentioned in its sentence, chosen by
+        cross-validation: ``model``, the one model for every row (the feature sets say whether
+        the target is mentioned); ``none``, the label the training rows that do not mention
+        their target mostly have (NONE, in news), with their label shares as probabilities.
+        Tried only when some training rows mention their target and some do not.
+    stance_metric : {"F_avg", "macro F1"}
+        What stance candidates are chosen by: SemEval-2016's F_avg, or macro F1 over the three
+        labels (NewsMTSC's F1m).
     C : tuple of float
         The SVM regularisation values cross-validation chooses from.
     class_weight : tuple of {None, "balanced"}
@@ -257,6 +297,11 @@ class StanceBaseline(BaseEstimator):
     stance_mode_ : str or None
     features_ : dict of str to tuple of str
         ``claim`` and ``stance``: the chosen feature sets.
+    unmentioned_ : str or None
+        The chosen treatment of rows whose target is not mentioned ("model" or "none").
+    unmentioned_labels_ : dict of str to list of float
+        With ``none``: per target, the label shares (in ``classes_`` order) given to its rows
+        that do not mention it.
     kinds_ : dict of str to str
         Per pipeline: ``calibrated linear SVM``, ``logistic regression`` or ``constant``.
     selection_ : dict
@@ -281,6 +326,8 @@ class StanceBaseline(BaseEstimator):
         targets: tuple[str, ...] = (),
         stance_mode: Literal["auto", "per-target", "target-aware", "ensemble"] = "auto",
         feature_sets: tuple[tuple[str, ...], ...] = DEFAULT_FEATURE_SETS,
+        unmentioned: tuple[Unmentioned, ...] = UNMENTIONED,
+        stance_metric: Literal["F_avg", "macro F1"] = "F_avg",
         C: tuple[float, ...] = (0.1, 0.3, 1.0),
         class_weight: tuple[str | None, ...] = (None, "balanced"),
         n_splits: int = 5,
@@ -294,6 +341,8 @@ class StanceBaseline(BaseEstimator):
         self.targets = targets
         self.stance_mode = stance_mode
         self.feature_sets = feature_sets
+        self.unmentioned = unmentioned
+        self.stance_metric = stance_metric
         self.C = C
         self.class_weight = class_weight
         self.n_splits = n_splits
@@ -315,6 +364,11 @@ class StanceBaseline(BaseEstimator):
         if not self.feature_sets or isinstance(self.feature_sets[0], str):
             raise ValueError("feature_sets is a tuple of feature set tuples to choose from, e.g. "
                              "(('ngrams',), ('ngrams', 'lexicon'))")
+        if not self.unmentioned or set(self.unmentioned) - set(UNMENTIONED):
+            raise ValueError(f"unmentioned is a tuple of {', '.join(repr(u) for u in UNMENTIONED)} to choose from, "
+                             f"not {self.unmentioned!r}")
+        if self.stance_metric not in ("F_avg", "macro F1"):
+            raise ValueError(f"stance_metric must be 'F_avg' or 'macro F1', not {self.stance_metric!r}")
         sets = list(dict.fromkeys(check_feature_sets(s) for s in self.feature_sets))
         rows = [_plain(r) for r in X]
         targets = tuple(self.targets) or tuple(sorted({t for r in rows for t in (r.get("stance") or {})}))
@@ -345,16 +399,26 @@ class StanceBaseline(BaseEstimator):
 
         grid = [(float(c), w) for w in self.class_weight for c in self.C]
         modes: list[str] = list(STANCE_MODES) if self.stance_mode == "auto" else [self.stance_mode]
+        labelled = [t for t in targets if _STANCE + t in self.label_counts_]
+        if self.stance_mode == "auto" and len(labelled) == 1:
+            # One target: the target-aware SVM reads its features twice (the shared block and the one copy), which is
+            # the per-target SVM with twice the C, and the ensemble sums the two: one mode is enough.
+            modes = ["per-target"]
+            self.notes_.append(f"stance: one target with labels ({labelled[0]}): the three stance modes are one linear "
+                               "SVM up to its C, so per-target only")
+        claim_sets, stance_sets, policies = self._choices(sets, stance)
         claim_folds = self._folds(claim, "claim")
         stance_folds = self._folds(stance, "stance")
         jobs = []
         # One configuration: nothing to choose, so no selection run (the folds still calibrate).
-        select = {"claim": len(grid) * len(sets) > 1, "stance": len(grid) * len(sets) * len(modes) > 1}
+        select = {"claim": len(grid) * len(claim_sets) > 1,
+                  "stance": len(grid) * len(stance_sets) * len(modes) * len(policies) > 1}
         if not select["stance"]:
             self.notes_.append("one configuration given: no cross-validated selection, and no cross-validated scores")
-        for what, ex, folds in (("claim", claim, claim_folds), ("stance", stance, stance_folds)):
+        for what, ex, folds, kinds in (("claim", claim, claim_folds, claim_sets),
+                                       ("stance", stance, stance_folds, stance_sets)):
             if folds is not None and select[what]:
-                jobs += [(what, s, ex, folds, int(f)) for s in sets for f in np.unique(folds)]
+                jobs += [(what, s, ex, folds, int(f)) for s in kinds for f in np.unique(folds)]
         results = _run(jobs, grid=grid, modes=modes, targets=targets, params=self._feature_params(),
                        n_jobs=self.n_jobs)
 
@@ -364,18 +428,46 @@ class StanceBaseline(BaseEstimator):
         self.pipelines_: dict[str, Pipeline] = {}
         self.kinds_: dict[str, str] = {}
         self.features_: dict[str, tuple[str, ...]] = {}
+        self.unmentioned_: str | None = None
+        self.unmentioned_labels_: dict[str, list[float]] = {}
         if len(claim.labels):
-            best = self._choose("claim", claim, claim_folds, sets, ["claim"], results, grid, select["claim"])
+            best = self._choose("claim", claim, claim_folds, claim_sets, ["claim"], [None], results, grid,
+                                select["claim"])
             self._fit_final(CLAIM_CONTROL, claim, claim_folds, best)
         if len(stance.labels):
-            best = self._choose("stance", stance, stance_folds, sets, modes, results, grid, select["stance"])
+            best = self._choose("stance", stance, stance_folds, stance_sets, modes, policies, results, grid,
+                                select["stance"])
             self.stance_mode_: StanceMode | None = best[1]
             self._fit_final(_TARGET_AWARE_KEY, stance, stance_folds, best)
+            self.unmentioned_ = best[4]
+            if best[4] == "none":
+                self.unmentioned_labels_ = _unmentioned_shares(stance, self.pipelines_[_TARGET_AWARE_KEY].classes_)
         else:
             self.stance_mode_ = None
         self.questions_ = tuple(q for q in [CLAIM_CONTROL, *(_STANCE + t for t in targets)] if q in self.label_counts_)
         self.classes_ = {q: tuple(str(c) for c in self._pipeline(q)[1].classes_) for q in self.questions_}
         return self
+
+    def _choices(self, sets: list[tuple[str, ...]], stance: _Examples) -> tuple[list, list, list]:
+        """The feature sets claim and stance try, and the treatments of rows whose target is not mentioned."""
+        claim_sets = list(dict.fromkeys(without_mentions(s) for s in sets if without_mentions(s)))
+        claim_sets = claim_sets or [("ngrams",)]
+        stance_sets = list(sets)
+        mentioned = int(stance.mentioned.sum())
+        if not mentioned and any(reads_mentions(s) for s in sets):
+            stance_sets = [s for s in sets if not reads_mentions(s)]
+            stance_sets = stance_sets or list(dict.fromkeys(without_mentions(s) for s in sets if without_mentions(s)))
+            if len(stance.labels):
+                self.notes_.append("stance: no training row mentions its target, so the feature sets that read "
+                                   "mentions (" + ", ".join(sorted({n for s in sets for n in s
+                                                                    if reads_mentions((n,))})) + ") are not tried")
+        policies: list[str | None] = ["model"]
+        if 0 < mentioned < len(stance.labels):
+            policies = [u for u in UNMENTIONED if u in self.unmentioned]
+        elif "model" not in self.unmentioned and len(stance.labels):
+            self.notes_.append(f"stance: unmentioned={self.unmentioned!r} needs training rows that mention their "
+                               "target and rows that do not: one model for every row")
+        return claim_sets, stance_sets, policies
 
     def _feature_params(self) -> dict:
         return {"word_ngrams": tuple(self.word_ngrams), "char_ngrams": tuple(self.char_ngrams),
@@ -407,19 +499,20 @@ class StanceBaseline(BaseEstimator):
         return folds
 
     def _choose(self, what: str, ex: _Examples, folds: np.ndarray | None, sets: list[tuple[str, ...]],
-                modes: list[str], results: dict, grid: list, select: bool) -> tuple:
-        """The best (feature sets, mode, C, class_weight) by out-of-fold score, recorded in ``selection_``."""
-        metric = "macro F1" if what == "claim" else "F_avg"
+                modes: list[str], policies: list[str | None], results: dict, grid: list, select: bool) -> tuple:
+        """The best (feature sets, mode, C, class_weight, unmentioned) by out-of-fold score, in ``selection_``."""
+        metric = "macro F1" if what == "claim" else self.stance_metric
         labels = CLAIM_LABELS if what == "claim" else STANCE_LABELS
         record: dict[str, Any] = {"metric": metric, "folds": 0 if folds is None else int(len(np.unique(folds))),
                                   "examples": int(len(ex.labels)), "candidates": []}
         if folds is None or not select:
-            best = (sets[0], modes[0], *grid[0])
+            best = (sets[0], modes[0], *grid[0], policies[0])
             record.update(chosen=_candidate(best, None),
                           note="no cross-validation: too few articles" if folds is None
                           else "one configuration given: nothing to choose")
             self.selection_[what] = record
             return best
+        fill = _unmentioned_fill(ex, folds) if "none" in policies else None
         scored = []
         for s in sets:
             for mode in modes:
@@ -427,17 +520,23 @@ class StanceBaseline(BaseEstimator):
                     predicted = np.empty(len(ex.labels), dtype=object)
                     for f in np.unique(folds):
                         predicted[folds == f] = results[(what, s, int(f))][(mode, c, w)]
-                    conf = confusion_matrix(ex.labels, predicted, labels)
-                    score = float(macro_f1(conf) if what == "claim" else f_avg(conf, labels))
-                    scored.append(((s, mode, c, w), score, predicted))
-                    record["candidates"].append(_candidate((s, mode, c, w), score))
-        # Highest score; on a tie the earlier candidate (fewer feature sets, per-target, smaller C, no class weights).
+                    for policy in policies:
+                        out = np.where(ex.mentioned, predicted, fill) if policy == "none" else predicted
+                        conf = confusion_matrix(ex.labels, out, labels)
+                        score = float(macro_f1(conf) if metric == "macro F1" else f_avg(conf, labels))
+                        scored.append(((s, mode, c, w, policy), score, out))
+                        record["candidates"].append(_candidate((s, mode, c, w, policy), score))
+        # Highest score; on a tie the earlier candidate (fewer feature sets, per-target, smaller C, no class
+        # weights, one model for every row).
         best, score, predicted = max(scored, key=lambda x: x[1])
         record["chosen"] = _candidate(best, score)
         if len(modes) > 1:
             record["best_per_mode"] = {m: max(sc for (_, mm, *_), sc, _ in scored if mm == m) for m in modes}
         if len(sets) > 1:
             record["best_per_features"] = {"+".join(s): max(sc for (ss, *_), sc, _ in scored if ss == s) for s in sets}
+        if len(policies) > 1:
+            record["best_per_unmentioned"] = {u: max(sc for (*_, uu), sc, _ in scored if uu == u) for u in policies}
+            record["unmentioned_rows"] = int((~ex.mentioned).sum())
         record["note"] = ("scores are out-of-fold predictions of grouped cross-validation on the training rows; "
                           "the chosen score is optimistic (chosen on the same folds)")
         self.selection_[what] = record
@@ -451,7 +550,7 @@ class StanceBaseline(BaseEstimator):
         return best
 
     def _fit_final(self, key: str, ex: _Examples, folds: np.ndarray | None, best: tuple) -> None:
-        sets, mode, c, w = best
+        sets, mode, c, w, _ = best
         classes = sorted(set(ex.labels.tolist()))
         stance = key == _TARGET_AWARE_KEY
         if len(classes) == 1:
@@ -475,9 +574,9 @@ class StanceBaseline(BaseEstimator):
         params = self._feature_params()
         features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
         if stance:
-            features = TargetAugmenter(features=features, targets=self.targets_)
+            features = TargetAugmenter(features=features, targets=self.targets_, mentions=reads_mentions(sets))
         pipeline = Pipeline([("features", features), ("classify", classifier)])
-        X = _pairs(ex.texts, ex.targets) if stance else list(ex.texts)
+        X = _pairs(ex.texts, ex.targets, ex.mentions) if stance else list(ex.texts)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             pipeline.fit(X, ex.labels)
@@ -497,12 +596,31 @@ class StanceBaseline(BaseEstimator):
         key = _TARGET_AWARE_KEY if question.startswith(_STANCE) else question
         return key, self.pipelines_[key]
 
-    def _X(self, texts: Sequence[str], question: str, key: str) -> Any:
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        return _pairs(texts, [question[len(_STANCE):]] * len(texts)) if key == _TARGET_AWARE_KEY else texts
+    def _X(self, texts: list[str], mentions: list[Mentions], question: str, key: str) -> Any:
+        if key != _TARGET_AWARE_KEY:
+            return texts
+        return _pairs(texts, [question[len(_STANCE):]] * len(texts), mentions)
 
-    def predict_proba(self, texts: Sequence[str], question: str) -> np.ndarray:
+    def _unmentioned(self, proba: np.ndarray, mentions: list[Mentions], question: str) -> np.ndarray:
+        """``proba`` with the ``none`` treatment's label shares for the rows that do not mention the target."""
+        target = question[len(_STANCE):]
+        shares = getattr(self, "unmentioned_labels_", {}).get(target) if question.startswith(_STANCE) else None
+        if shares is None:
+            return proba
+        absent = np.array([not is_mentioned(m, target) for m in mentions], dtype=bool)
+        if absent.any():
+            proba = proba.copy()
+            proba[absent] = shares
+        return proba
+
+    def predict_proba(self, texts: Any, question: str) -> np.ndarray:
         """Calibrated probabilities of ``question``'s labels for each text.
+
+        Parameters
+        ----------
+        texts : str, sequence of str, or sequence of rows
+            Rows are mappings (gold rows, task data) with ``text`` and ``mentions``; the stance
+            model reads where each row names the question's target. A text alone names none.
 
         Returns
         -------
@@ -510,38 +628,58 @@ class StanceBaseline(BaseEstimator):
             Columns in the order of ``classes_[question]``.
         """
         key, pipeline = self._pipeline(question)
-        return pipeline.predict_proba(self._X(texts, question, key))
+        plain, mentions = _items(texts)
+        proba = pipeline.predict_proba(self._X(plain, mentions, question, key))
+        return self._unmentioned(proba, mentions, question)
 
-    def predict(self, texts: Sequence[str], question: str) -> np.ndarray:
-        """The most probable label of ``question`` for each text."""
+    def predict(self, texts: Any, question: str) -> np.ndarray:
+        """The most probable label of ``question`` for each text (or row, as :meth:`predict_proba`)."""
         proba = self.predict_proba(texts, question)
         return np.asarray(self.classes_[question], dtype=object)[proba.argmax(axis=1)]
 
-    def predict_proba_all(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Every question's probabilities for each text, each text's features computed once.
+    def predict_proba_all(self, texts: Any) -> dict[str, np.ndarray]:
+        """Every question's probabilities for each text (or row, as :meth:`predict_proba`), features computed once.
 
         The numbers of ``{q: self.predict_proba(texts, q) for q in self.questions_}``, but the
         texts are tokenised once for all the questions' TF-IDF vectorizers rather than once per
-        question (:mod:`annotate.batchpredict`).
+        question (:mod:`annotate.batchpredict`). A stance model that reads mentions reads each
+        text once per target (the marks differ), so its questions are asked one at a time.
         """
         from .batchpredict import shared_features
 
         check_is_fitted(self)
-        plan = []
+        plain, mentions = _items(texts)
+        plan, apart = [], []
         for question in self.questions_:
             key, pipeline = self._pipeline(question)
+            if key == _TARGET_AWARE_KEY and getattr(pipeline.steps[0][1], "mentions", False):
+                apart.append(question)
+                continue
             plan.append((question, pipeline, question[len(_STANCE):] if key == _TARGET_AWARE_KEY else None))
-        return shared_features(self, plan).predict_proba([texts] if isinstance(texts, str) else texts)
+        shared = shared_features(self, plan) if plan else None
+        out = shared.predict_proba(plain) if shared is not None else {}
+        # A stance question that batchpredict asks the usual way was asked with the texts alone: ask again with rows.
+        asked = shared.plan if shared is not None else []
+        apart += [q for q, uid, *_ in asked if uid is None and q.startswith(_STANCE)]
+        rows = [{"text": t, "mentions": [{"target": g, "start": a, "end": b} for g, a, b in m]}
+                for t, m in zip(plain, mentions)] if apart else []
+        out.update({q: self.predict_proba(rows, q) for q in apart})
+        return {q: out[q] if q in apart else self._unmentioned(out[q], mentions, q) for q in self.questions_}
 
 
 class _Examples:
     """Training examples of one kind (claim, or (sentence, target) pairs for stance)."""
 
-    def __init__(self, texts: list[str], labels: list[str], groups: list[str], targets: list[str]) -> None:
+    def __init__(self, texts: list[str], labels: list[str], groups: list[str], targets: list[str],
+                 mentions: list[Mentions] | None = None) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
         self.groups = np.asarray(groups, dtype=object)
         self.targets = np.asarray(targets, dtype=object)
+        self.mentions = np.empty(len(texts), dtype=object)  # one tuple of (target, start, end) per example
+        for i, found in enumerate(mentions if mentions is not None else [()] * len(texts)):
+            self.mentions[i] = found
+        self.mentioned = np.array([is_mentioned(m, t) for m, t in zip(self.mentions, self.targets)], dtype=bool)
 
     @classmethod
     def claim(cls, rows: list[dict]) -> _Examples:
@@ -552,13 +690,44 @@ class _Examples:
     @classmethod
     def stance(cls, rows: list[dict], targets: Sequence[str]) -> _Examples:
         pairs = [(r, t) for r in rows for t in targets if (r.get("stance") or {}).get(t) is not None]
+        spans = {id(r): mention_spans(r.get("mentions")) for r, _ in pairs}
         return cls([r["text"] for r, _ in pairs], [r["stance"][t] for r, t in pairs],
-                   [str(r["article_id"]) for r, _ in pairs], [t for _, t in pairs])
+                   [str(r["article_id"]) for r, _ in pairs], [t for _, t in pairs], [spans[id(r)] for r, _ in pairs])
 
 
 def _candidate(best: tuple, score: float | None) -> dict:
-    sets, mode, c, w = best
-    return {"features": list(sets), "mode": mode, "C": c, "class_weight": w, "score": score}
+    sets, mode, c, w, unmentioned = best
+    return {"features": list(sets), "mode": mode, "C": c, "class_weight": w, "unmentioned": unmentioned,
+            "score": score}
+
+
+def _majority_labels(labels: np.ndarray) -> str:
+    """The most frequent label; on a tie NONE, then the earlier in STANCE_LABELS."""
+    counted = Counter(labels.tolist())
+    return max(("NONE", *STANCE_LABELS), key=lambda label: counted.get(label, 0)) if counted else "NONE"
+
+
+def _unmentioned_fill(ex: _Examples, folds: np.ndarray) -> np.ndarray:
+    """Per row, the label the ``none`` treatment gives it in its fold: the most frequent label of the
+    training part's rows of its target that do not mention it (NONE when there are none)."""
+    fill = np.empty(len(ex.labels), dtype=object)
+    fill[:] = "NONE"
+    for f in np.unique(folds):
+        for t in np.unique(ex.targets):
+            here = (folds == f) & (ex.targets == t) & ~ex.mentioned
+            if here.any():
+                fill[here] = _majority_labels(ex.labels[(folds != f) & (ex.targets == t) & ~ex.mentioned])
+    return fill
+
+
+def _unmentioned_shares(ex: _Examples, classes: Sequence[str]) -> dict[str, list[float]]:
+    """Per target, the label shares (in ``classes`` order, add-one smoothed) of its rows that do not mention it."""
+    out = {}
+    for t in np.unique(ex.targets):
+        counted = Counter(ex.labels[(ex.targets == t) & ~ex.mentioned].tolist())
+        counts = np.array([counted.get(c, 0) + 1.0 for c in classes])
+        out[str(t)] = (counts / counts.sum()).tolist()
+    return out
 
 
 def _oof(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> dict[str, list[str]]:
@@ -612,9 +781,9 @@ def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fo
         A = features.fit_transform(list(ex.texts[train]))
         B = features.transform(list(ex.texts[test]))
     else:
-        features = TargetAugmenter(features=features, targets=targets)
-        A = features.fit_transform(_pairs(ex.texts[train], ex.targets[train]))
-        B = features.transform(_pairs(ex.texts[test], ex.targets[test]))
+        features = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets))
+        A = features.fit_transform(_pairs(ex.texts[train], ex.targets[train], ex.mentions[train]))
+        B = features.transform(_pairs(ex.texts[test], ex.targets[test], ex.mentions[test]))
     both = "ensemble" in modes or {"per-target", "target-aware"} <= set(modes)
     for c, w in grid:
         with warnings.catch_warnings():
@@ -671,6 +840,7 @@ def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str | None, targets
         if row.get(CLAIM_CONTROL) not in (None, *CLAIM_LABELS):
             raise InputError(f"unknown claim label {row.get(CLAIM_CONTROL)!r}", where=where,
                              fix=f"claim is one of {', '.join(CLAIM_LABELS)} or null")
+        _check_mentions(row, where)
         stance = row.get("stance") or {}
         if not isinstance(stance, Mapping):
             raise InputError("stance is not an object of target id -> label", where=where,
@@ -683,6 +853,26 @@ def check_rows(rows: Sequence[Mapping[str, Any]], *, scheme: str | None, targets
             if label not in (None, *STANCE_LABELS):
                 raise InputError(f"unknown stance label {label!r} for {target}", where=where,
                                  fix=f"stance labels are {', '.join(STANCE_LABELS)} or null")
+
+
+def _check_mentions(row: Mapping[str, Any], where: str) -> None:
+    """A row's ``mentions``: a list of {target, start, end[, text]} inside its text (any target id: another
+    target's mention is read as such)."""
+    mentions = row.get("mentions") or []
+    fix = ("mentions are a list of {target, start, end, text} with offsets into the sentence, as `stance tasks` "
+           "writes them")
+    if not isinstance(mentions, list):
+        raise InputError("mentions is not a list", where=where, fix=fix)
+    text = row["text"]
+    for number, m in enumerate(mentions, 1):
+        ok = (isinstance(m, Mapping) and isinstance(m.get("target"), str) and type(m.get("start")) is int
+              and type(m.get("end")) is int and 0 <= m["start"] < m["end"] <= len(text))
+        if not ok:
+            raise InputError(f"mention {number} is not a target with offsets inside the text ({m!r})", where=where,
+                             fix=fix)
+        if "text" in m and text[m["start"]:m["end"]] != m["text"]:
+            raise InputError(f"mention {number}: {m['text']!r} is not the text's {text[m['start']:m['end']]!r} at "
+                             f"{m['start']}-{m['end']}", where=where, fix=fix)
 
 
 def train(rows: Iterable[Mapping[str, Any]], scheme: Scheme, *, random_state: int = 0, **params: Any) -> StanceBaseline:

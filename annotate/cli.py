@@ -43,17 +43,6 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: a whole number of 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 def _add_scheme(parser: argparse.ArgumentParser, *, found: str | None = None) -> None:
     """``--scheme FILE``: the scheme to make data with, or (``found``) where it is found without one."""
     help = (f"label scheme file (default: the seeds' scheme, {DEFAULT_SCHEME_PATH.name})" if found is None else
@@ -570,7 +559,8 @@ def cmd_studio_load_labels(args: argparse.Namespace) -> None:
               studio.scheme_of_project(args.project, conn=conn, timeout=args.timeout, explicit=args.scheme))
     with Progress("labels saved") as progress:
         loaded = preload.load_labels(args.labels, args.project, scheme, conn=conn, data_dir=args.data_dir,
-                                     tasks=args.tasks, timeout=args.timeout, on_label=progress.advance)
+                                     tasks=args.tasks, timeout=args.timeout, skip_absent=args.skip_absent,
+                                     on_label=progress.advance)
     if loaded.project_created:
         print(f"project {args.project!r} (id {loaded.project_id}) created: {loaded.project_url}")
     for file in loaded.files:
@@ -682,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=1, metavar="N",
                    help="sentences of context shown before and after (default: 1)")
     p.add_argument("--language", default="en", help="language code for the splitter (default: en)")
-    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1, metavar="N",
                    help="processes that split the articles and find the mentions (default: the number of CPUs, "
                    f"{os.cpu_count() or 1} here); the file is the same for any N")
 
@@ -811,8 +801,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "Predict every labelled question of the gold rows and report, per question and pooled over "
                  "targets: the SemEval-2016 F_avg = (F1(FAVOR) + F1(AGAINST)) / 2, macro F1, per-class "
                  "precision, recall and F1, support, the confusion matrix and bootstrap intervals (articles "
-                 "resampled). Writes report.json (schemas/evaluation.schema.json), report.md, confusion.png "
-                 "and scores.png.")
+                 "resampled; none from too few articles), each score beside the majority-class model's, "
+                 "with a warning where the model predicts one label for 95% or more of a question's rows. "
+                 "Writes report.json (schemas/evaluation.schema.json), report.md, confusion.png and scores.png.")
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("data", metavar="GOLD", help="gold rows to score on (test.jsonl of `stance split`)")
     _add_bootstrap(p, "the intervals")
@@ -876,6 +867,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "twice at once, adds nothing. With --tasks, sentences not yet in the project are imported "
                  "with their labels in bulk. " + _SERVER_CHOICE)
     p.add_argument("labels", nargs="+", metavar="LABELS", help="label files (JSON)")
+    p.add_argument("--skip-absent", action="store_true",
+                   help="leave out (and count) labels of sentences that are neither in the project nor in --tasks, "
+                   "as when a file labels a whole corpus and the project holds a sampled batch")
     p.add_argument("--tasks", metavar="TASKS",
                    help="the `stance tasks` file of the labelled sentences: those the project lacks are imported "
                    "with their labels (fast: one request per thousand tasks), and a missing project is created; "

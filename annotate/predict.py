@@ -110,7 +110,7 @@ def margins(proba: np.ndarray) -> np.ndarray:
 PREDICT_BATCH = 2000  # tasks predicted at once: memory stays flat, numpy and scipy work in bulk
 
 
-def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) -> list[str]:
+def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) -> list[dict]:
     texts = []
     for number, task in enumerate(batch, first):
         data = task.get("data") if isinstance(task, Mapping) else None
@@ -121,7 +121,7 @@ def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) ->
             raise InputError(f"task is for scheme {data.get('scheme')!r}, the model for {model.scheme!r}",
                              where=f"task {number} (sentence {data.get('sentence_id')})",
                              fix="predict with a model trained on the tasks' scheme")
-        texts.append(data["text"])
+        texts.append({"text": data["text"], "mentions": data.get("mentions") or []})  # the model reads the mentions
     return texts
 
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,8 +47,8 @@ from .errors import InputError, StudioError, validation_problem
 from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL
 from .labels import ClaimLabel, SpanLabel, StanceLabel, utf16_offsets
 from .scheme import Scheme
-from .studio import (API_KEY_ENV, DEFAULT_TIMEOUT, Connection, api, call, check_config, ensure_project, read_tasks,
-                     require_project)
+from .studio import (API_KEY_ENV, DEFAULT_TIMEOUT, Connection, api, call, check_config, ensure_project,
+                     find_project, read_tasks, require_project)
 from .studio_http import listed_tasks, tasks_where, users
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def read_label_file(path: str | os.PathLike[str], scheme: Scheme) -> LabelFile:
 
 @dataclass
 class LabelCounts:
-    """What loading one label file did; ``read == posted + skipped + drafts + already + repeated``."""
+    """What loading one label file did; ``read == posted + skipped + drafts + already + repeated + absent``."""
 
     read: int = 0
     posted: int = 0  # annotations saved
@@ -175,6 +175,7 @@ class LabelCounts:
     drafts: int = 0  # drafts saved
     already: int = 0  # the person had annotated, skipped or drafted that task before
     repeated: int = 0  # the same sentence again in the file
+    absent: int = 0  # left out: the sentence is neither in the project nor in the tasks file (skip_absent)
     imported: int = 0  # of those saved, how many came in with their task (the bulk path)
 
 
@@ -220,6 +221,7 @@ def load_labels(
     tasks: str | os.PathLike[str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = WORKERS,
+    skip_absent: bool = False,
     on_label: Callable[[int], None] | None = None,
 ) -> Loaded:
     """Save label files as their people's annotations, skips and drafts in project ``title``.
@@ -243,12 +245,16 @@ def load_labels(
         with their labels (the bulk path). Without it every sentence must be in the project.
     workers : int
         Annotations posted at once for sentences already in the project.
+    skip_absent : bool
+        Leave out (and count) the labels of sentences that are neither in the project nor in
+        ``tasks``, as when a file labels a whole corpus and the project holds a sampled batch;
+        without it they are an error.
     on_label : callable, optional
         Called with the number of labels saved, as they are.
     """
     loaded = Loaded([LoadedFile(str(path), read_label_file(path, scheme)) for path in paths])
     _load(loaded, title, scheme, conn=conn, data_dir=data_dir, tasks=tasks, timeout=timeout, workers=workers,
-          on_label=on_label)
+          on_label=on_label, skip_absent=skip_absent)
     return loaded
 
 
@@ -265,29 +271,39 @@ def post_labels(conn: Connection, title: str, labels: list[LabelRecord], scheme:
 
 def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
           data_dir: str | os.PathLike[str] | None, tasks: str | os.PathLike[str] | None, timeout: float,
-          workers: int, on_label: Callable[[int], None] | None) -> None:
+          workers: int, on_label: Callable[[int], None] | None, skip_absent: bool = False) -> None:
     loaded = result.files
     for file in loaded:
         file.counts.read = len(file.labels.labels)
     with api(conn, timeout=timeout) as rest:
-        if tasks is not None:
-            project, result.project_created = ensure_project(rest, conn, title, scheme)
-        else:
-            project = require_project(rest, conn, title)
+        # Everything is checked before anything is changed: the files, the project, the spans, the people.
+        project = find_project(rest, conn, title) if tasks is not None else require_project(rest, conn, title)
+        if project is not None:
             check_config(conn, project, scheme)
-        pid = project.id
-        result.project_id, result.project_url = pid, f"{conn.url}/projects/{pid}"
-        people = _people(rest, conn, loaded, data_dir)
-        listed = listed_tasks(rest, conn, pid)
-        items = _items(loaded, people)
+        listed = listed_tasks(rest, conn, project.id) if project is not None else {}
+        items = _items(loaded)
         absent = {item.label.sentence_id for item in items if item.label.sentence_id not in listed}
+        if absent and skip_absent:  # labels of sentences neither in the project nor in the tasks file
+            offered = ({t["data"]["sentence_id"] for t in read_tasks(tasks, scheme)} if tasks is not None else set())
+            gone = absent - offered
+            for item in items:
+                if item.label.sentence_id in gone:
+                    item.file.counts.absent += 1
+            items = [item for item in items if item.label.sentence_id not in gone]
+            absent -= gone
         texts = {s: tasks_[0][1] for s, tasks_ in listed.items()}
         new_tasks = _new_tasks(absent, tasks, scheme, title) if absent else {}
         texts.update({s: t["data"]["text"] for s, t in new_tasks.items()})
         for item in items:
             item.text = texts[item.label.sentence_id]
             _check_spans(item)
-        keys = _draft_keys(rest, conn, loaded, people, items, data_dir)
+        known, me = _known_people(rest, conn, loaded, items)
+        if project is None:
+            project, result.project_created = ensure_project(rest, conn, title, scheme)
+        pid = project.id
+        result.project_id, result.project_url = pid, f"{conn.url}/projects/{pid}"
+        people, created = _people(rest, conn, loaded, known, data_dir)
+        keys = _draft_keys(conn, items, me, created, data_dir)
         duplicates: list[int] = []
         if new_tasks:
             imported = _import(rest, conn, pid, new_tasks, items, people, scheme, on_label)
@@ -301,22 +317,45 @@ def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
                  lambda: rest.delete_tasks(pid, duplicates))
 
 
-def _people(rest: Api, conn: Connection, loaded: list[LoadedFile], data_dir: str | os.PathLike[str] | None
-            ) -> dict[str, dict]:
-    """Email -> the server's user, for every annotator of the files; created on the local server."""
+def _known_people(rest: Api, conn: Connection, loaded: list[LoadedFile], items: list[_Item]
+                  ) -> tuple[dict[str, dict], str]:
+    """The server's users by email, and the key's own email; an error for what a team server cannot do.
+
+    On a team server every annotator must be a user already (users are created through the
+    local server's command line), and drafts can be saved only with their person's own key.
+    """
     known = {str(u.get("email", "")).lower(): u for u in users(rest, conn)}
+    me = str(call(conn, "reading the current user", rest.whoami).get("email", "")).lower()
+    if conn.local:
+        return known, me
+    for file in loaded:
+        person = file.labels.annotator
+        if person.email.lower() not in known:
+            raise StudioError(f"{person.email} is not a user of the organisation at {conn.url}; on a team server "
+                              "the annotators must exist already",
+                              fix="invite them in Label Studio (Organization > Add People), then load again")
+    for item in items:
+        if item.label.status == "draft" and item.file.labels.annotator.email.lower() != me:
+            email = item.file.labels.annotator.email
+            raise StudioError(f"{item.file.path}: drafts of {email}, but {API_KEY_ENV} is the key of {me}: Label "
+                              "Studio saves a draft as the user whose key sends it",
+                              fix=f"load this file with {email}'s own key in {API_KEY_ENV}, or leave its drafts out")
+    return known, me
+
+
+def _people(rest: Api, conn: Connection, loaded: list[LoadedFile], known: dict[str, dict],
+            data_dir: str | os.PathLike[str] | None) -> tuple[dict[str, dict], dict[str, str]]:
+    """Email -> the server's user, for every annotator of the files, created on the local server when missing;
+    and email -> the API key of each person created."""
     missing = [f.labels.annotator for f in loaded if f.labels.annotator.email.lower() not in known]
-    if missing and not conn.local:
-        person = missing[0]
-        raise StudioError(f"{person.email} is not a user of the organisation at {conn.url}; on a team server "
-                          "the annotators must exist already",
-                          fix="invite them in Label Studio (Organization > Add People), then load again")
+    keys = {}
     if missing:
         running = _local_server(data_dir)
         for person in {p.email.lower(): p for p in missing}.values():
-            server.add_user(running, person.email, first_name=person.first_name, last_name=person.last_name)
+            keys[person.email.lower()] = server.add_user(running, person.email, first_name=person.first_name,
+                                                         last_name=person.last_name)
         known = {str(u.get("email", "")).lower(): u for u in users(rest, conn)}
-    return {f.labels.annotator.email.lower(): known[f.labels.annotator.email.lower()] for f in loaded}
+    return {f.labels.annotator.email.lower(): known[f.labels.annotator.email.lower()] for f in loaded}, keys
 
 
 def _local_server(data_dir: str | os.PathLike[str] | None) -> server.Server:
@@ -327,12 +366,12 @@ def _local_server(data_dir: str | os.PathLike[str] | None) -> server.Server:
     return found
 
 
-def _items(loaded: list[LoadedFile], people: dict[str, dict]) -> list[_Item]:
+def _items(loaded: list[LoadedFile]) -> list[_Item]:
     """One item per (person, sentence): a second record of either is counted as repeated."""
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[str, str]] = set()
     items = []
     for file in loaded:
-        person = people[file.labels.annotator.email.lower()]["id"]
+        person = file.labels.annotator.email.lower()
         for label in file.labels.labels:
             if (person, label.sentence_id) in seen:
                 file.counts.repeated += 1
@@ -385,26 +424,24 @@ def _count_saved(item: _Item) -> None:
         counts.posted += 1
 
 
-def _draft_keys(rest: Api, conn: Connection, loaded: list[LoadedFile], people: dict[str, dict], items: list[_Item],
+def _draft_keys(conn: Connection, items: list[_Item], me: str, created: dict[str, str],
                 data_dir: str | os.PathLike[str] | None) -> dict[str, str]:
-    """Email -> the API key each person with drafts saves them with (Label Studio takes a draft's user from it)."""
+    """Email -> the API key each person with drafts saves them with (Label Studio takes a draft's user from it).
+
+    The key's own person uses it; on the local server the others' keys come from its command
+    line (a team server was refused by :func:`_known_people`).
+    """
     drafting = {item.file.labels.annotator.email.lower(): item.file for item in items if item.label.status == "draft"}
-    if not drafting:
-        return {}
-    me = str(call(conn, "reading the current user", rest.whoami).get("email", "")).lower()
     keys = {}
     for email, file in drafting.items():
         if email == me:
             keys[email] = conn.api_key
-        elif conn.local:
+        elif email in created:
+            keys[email] = created[email]
+        else:
             person = file.labels.annotator
             keys[email] = server.add_user(_local_server(data_dir), person.email, first_name=person.first_name,
                                           last_name=person.last_name)
-        else:
-            raise StudioError(f"{file.path}: drafts of {file.labels.annotator.email}, but {API_KEY_ENV} is the key of "
-                              f"{me}: Label Studio saves a draft as the user whose key sends it",
-                              fix=f"load this file with {file.labels.annotator.email}'s own key in {API_KEY_ENV}, or "
-                              "leave its drafts out")
     return keys
 
 
@@ -585,6 +622,8 @@ def load_counts_line(file: LoadedFile) -> str:
     parts.append(f"{c.already:,} already there")
     if c.repeated:
         parts.append(f"{c.repeated:,} repeated in the file")
+    if c.absent:
+        parts.append(f"{c.absent:,} left out (their sentences are not in the project)")
     bulk = f" ({c.imported:,} with their tasks)" if c.imported else ""
     return f"{file.path}: {c.read:,} labels by {file.labels.annotator.email}: {', '.join(parts)}{bulk}"
 

@@ -861,3 +861,43 @@ def test_alpha_interval_without_resamples_or_without_alpha() -> None:
     ci = agreement_report(same, SCHEME, n_boot=20).questions[0].alpha_ci
     assert ci == metrics.Interval(status="undefined", low=None, high=None, clusters=MIN_ARTICLES, resamples=0,
                                   undefined=0, note="alpha is undefined on the data itself: no interval")
+
+
+def test_per_annotator_totals_skip_only_annotators_and_stance_confusions() -> None:
+    records = many_articles(5, seed=8, agree=0.6)
+    gold, _, _ = adjudicate(records, SCHEME, method="majority")
+    skips = [RejectedAnnotation(file="x", fate="skipped", kind="skipped", task_id=1, annotation_id=n, sentence_id=None,
+                                annotator=Annotator(id=who), reason="", annotation={})
+             for n, who in enumerate(["10", "9"])]
+    report = agreement_report(records, SCHEME, n_boot=0, gold=gold, skips=skips, dawid_skene=True)
+    assert [a.annotator for a in report.per_annotator] == ["1", "2", "3", "9", "10"]
+    gold_by = {g.sentence_id: g for g in gold}
+    for person in report.per_annotator[:3]:
+        mine = [r for r in records if r.annotator.id == person.annotator]
+        assert [q.labels for q in person.questions] == [len(mine)] * len(person.questions)
+        hits = units = 0
+        for r in mine:
+            g = gold_by[r.sentence_id]
+            pairs = [(r.claim, g.claim)] + [(r.stance[t], g.stance.get(t)) for t in TARGETS]
+            hits += sum(x == y for x, y in pairs if y is not None)
+            units += sum(y is not None for _, y in pairs)
+        assert (person.gold_units, person.gold_agreement) == (units, pytest.approx(hits / units))
+    for skipper in report.per_annotator[3:]:
+        assert (skipper.labels, skipper.skips, skipper.majority_units, skipper.gold_units) == (0, 1, 0, 0)
+        assert skipper.majority_agreement is None and skipper.gold_agreement is None
+        assert all((q.labels, q.majority_units, q.gold_units, q.gold_agreement, q.dawid_skene) == (0, 0, 0, None, None)
+                   for q in skipper.questions)
+    # A stance question: labels in the scheme's order (FAVOR, AGAINST, NONE), not crowd-kit's sorted one.
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+    target = TARGETS[0]
+    frame = pd.DataFrame([(r.sentence_id, r.annotator.id, r.stance[target]) for r in records],
+                         columns=["task", "worker", "label"])
+    errors = DawidSkene(n_iter=100, tol=1e-5).fit(frame).errors_
+    for person in report.per_annotator[:3]:
+        ds = person.questions[1].dawid_skene
+        assert ds.labels == [label for label in ("FAVOR", "AGAINST", "NONE") if label in set(frame.label)]
+        for i, truth in enumerate(ds.labels):
+            for j, said in enumerate(ds.labels):
+                expected = errors.loc[(person.annotator, said), truth] if (person.annotator, said) in errors.index else 0
+                assert ds.matrix[i][j] == pytest.approx(expected, abs=1e-6)

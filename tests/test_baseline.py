@@ -166,7 +166,8 @@ def test_learns_and_records_the_cross_validation(model):
     assert stance["chosen"]["score"] == max(c["score"] for c in stance["candidates"])
     assert model.features_["stance"] == tuple(stance["chosen"]["features"])
     claim = model.selection_["claim"]
-    assert claim["chosen"]["mode"] == "claim" and len(claim["candidates"]) == 12
+    assert claim["chosen"]["mode"] == "claim" and len(claim["candidates"]) == 18  # 3 feature set choices x 6
+    assert set(claim["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon", "ngrams+hashtags+lexicon+vectors"}
     assert set(model.pipelines_) == {"claim", "stance"}
     held_out = make_rows(articles=3, per_article=6, seed=9)
     for question in model.questions_:
@@ -346,9 +347,9 @@ def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
 @pytest.mark.parametrize("calibration", ["temperature", "sigmoid", "isotonic"])
 def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
     seen = set()
-    everything = (("ngrams", "hashtags", "lexicon"),)
+    everything = (("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"),)
     for name, rows, mode in (("tiny", demo_like_rows(), "per-target"),
-                             ("aware", make_rows(articles=6, per_article=4), "ensemble")):
+                             ("aware", mention_rows(articles=6, per_article=4), "ensemble")):
         est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration, feature_sets=everything)
         save_model(est, tmp_path / name, scheme=SCHEME)
         seen |= set(sio.get_untrusted_types(file=tmp_path / name / "model.skops"))
@@ -456,3 +457,143 @@ def test_card_names_the_chosen_feature_sets_and_the_licences_of_what_they_read(t
     plain = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,), feature_sets=(("ngrams",),))
     save_model(plain, tmp_path / "p", scheme=SCHEME)
     assert "vaderSentiment" not in (tmp_path / "p" / "README.md").read_text().split("## Versions")[0]
+
+
+# --- mentions ------------------------------------------------------------------------------------
+
+NAMES = "zorvan quelba mirtok adessa brunhal celvik dorwen evraine falmor gistel hovard ilsane".split()
+CUES = {"FAVOR": "hailed", "AGAINST": "slammed", "NONE": "met"}
+
+
+def mention_rows(*, articles: int = 12, per_article: int = 6, seed: int = 0) -> list[dict]:
+    """Rows that name two of the three targets by random names, each followed by the word that gives its stance.
+
+    Which name is which target shows only in the mentions, and every sentence holds two cue
+    words, so a model that does not read the mentions cannot tell whose cue is whose; the
+    target a sentence does not name is NONE.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(articles):
+        for s in range(per_article):
+            named = list(rng.choice(TARGETS, size=2, replace=False))
+            names = rng.choice(NAMES, size=2, replace=False)
+            labels = [str(rng.choice(["FAVOR", "AGAINST", "NONE"])) for _ in named]
+            text, mentions = " ".join(rng.choice(FILLER, size=3)), []
+            for target, name, label in zip(named, names, labels):
+                start = len(text) + 1
+                mentions.append({"target": target, "start": start, "end": start + len(name), "text": name})
+                text += f" {name} {CUES[label]} " + " ".join(rng.choice(FILLER, size=3))
+            stance = {t: labels[named.index(t)] if t in named else "NONE" for t in TARGETS}
+            rows.append({"sentence_id": f"m{a}:{s}", "article_id": f"m{a}", "text": text, "scheme": SCHEME.id,
+                         "claim": None, "stance": stance, "mentions": mentions, "spans": []})
+    return rows
+
+
+MENTION_CHOICES = dict(n_splits=3, C=(0.3,), class_weight=("balanced",), stance_mode="target-aware",
+                       feature_sets=(("ngrams",), ("ngrams", "mentions", "window")))
+
+
+@pytest.fixture(scope="module")
+def reading():
+    return train(mention_rows(), SCHEME, **MENTION_CHOICES)
+
+
+def test_cross_validation_chooses_to_read_the_mentions_where_they_decide(reading):
+    stance = reading.selection_["stance"]
+    per_features = stance["best_per_features"]
+    assert per_features["ngrams+mentions+window"] > per_features["ngrams"] + 0.2
+    assert stance["chosen"]["features"] == ["ngrams", "mentions", "window"]
+    assert reading.pipelines_["stance"].steps[0][1].mentions is True
+    held_out = mention_rows(articles=3, seed=7)
+    for target in TARGETS:
+        gold = np.array([r["stance"][target] for r in held_out], dtype=object)
+        assert np.mean(reading.predict(held_out, f"stance_{target}") == gold) > 0.85
+        # The same texts without their mentions: the model cannot tell whose cue is whose.
+        assert np.mean(reading.predict(texts(held_out), f"stance_{target}") == gold) < 0.7
+
+
+def test_rows_without_a_mention_are_treated_as_cross_validation_says(reading):
+    stance = reading.selection_["stance"]
+    assert set(stance["best_per_unmentioned"]) == {"model", "none"}
+    assert stance["unmentioned_rows"] == 72  # each sentence leaves one of the three targets unnamed
+    assert {c["unmentioned"] for c in stance["candidates"]} == {"model", "none"}
+    assert reading.unmentioned_ == stance["chosen"]["unmentioned"]
+    # Forced: the unnamed target gets the label shares of the training rows that did not name theirs (all NONE).
+    none = train(mention_rows(), SCHEME, **{**MENTION_CHOICES, "unmentioned": ("none",)})
+    assert none.unmentioned_ == "none"
+    classes = list(none.classes_["stance_gna"])
+    shares = none.unmentioned_labels_["gna"]
+    assert classes[int(np.argmax(shares))] == "NONE" and np.isclose(sum(shares), 1.0)
+    unnamed = [r for r in mention_rows(articles=2, seed=3) if not any(m["target"] == "gna" for m in r["mentions"])]
+    assert np.allclose(none.predict_proba(unnamed, "stance_gna"), shares)
+    named = [r for r in mention_rows(articles=2, seed=3) if any(m["target"] == "gna" for m in r["mentions"])]
+    assert not np.allclose(none.predict_proba(named, "stance_gna"), shares)
+
+
+def test_all_questions_at_once_read_the_mentions_as_one_at_a_time(reading):
+    rows = mention_rows(articles=2, seed=5)
+    together = reading.predict_proba_all(rows)
+    for q in reading.questions_:
+        assert np.allclose(together[q], reading.predict_proba(rows, q), atol=1e-12)
+    none = train(mention_rows(), SCHEME, **{**MENTION_CHOICES, "unmentioned": ("none",),
+                                            "feature_sets": (("ngrams",),)})
+    together = none.predict_proba_all(rows)  # batchpredict shares the features; the unnamed rows still get shares
+    for q in none.questions_:
+        assert np.allclose(together[q], none.predict_proba(rows, q), atol=1e-12)
+
+
+def test_without_mentions_in_training_the_mention_sets_are_not_tried():
+    est = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,))
+    assert set(est.selection_["stance"]["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon"}
+    assert {c["unmentioned"] for c in est.selection_["stance"]["candidates"]} == {"model"}
+    assert any("no training row mentions its target" in n for n in est.notes_)
+    # The claim never reads mentions: its candidates are the sets without them.
+    rows = [dict(r, claim="CLAIM" if i % 2 else "NO_CLAIM") for i, r in enumerate(mention_rows(articles=4))]
+    est = train(rows, SCHEME, **{**MENTION_CHOICES, "n_splits": 2})
+    assert set(est.selection_["claim"]["best_per_features"] or {"ngrams": 0}) == {"ngrams"}
+    assert est.features_["claim"] == ("ngrams",)
+
+
+@pytest.mark.parametrize("mentions, message", [
+    ("gna", "mentions is not a list"),
+    ([{"target": "gna", "start": 5, "end": 2}], "mention 1 is not a target with offsets inside the text"),
+    ([{"target": "gna", "start": 0, "end": 999}], "mention 1 is not a target with offsets inside the text"),
+    ([{"target": "gna", "start": 0, "end": 3, "text": "xyz"}], "mention 1: 'xyz' is not the text's"),
+])
+def test_bad_mentions_are_errors_that_name_the_row(mentions, message):
+    rows = mention_rows(articles=2, per_article=3)
+    rows[1]["mentions"] = mentions
+    with pytest.raises(InputError, match=f"row 2 \\(sentence m0:1\\): {message}"):
+        train(rows, SCHEME)
+
+
+def test_card_says_what_stance_reads_of_the_mentions_and_why(reading, tmp_path):
+    card = save_model(reading, tmp_path / "m", scheme=SCHEME)
+    chosen = card.selection["stance"].chosen
+    assert chosen.features == ["ngrams", "mentions", "window"] and chosen.unmentioned in ("model", "none")
+    readme = (tmp_path / "m" / "README.md").read_text()
+    assert "Stance reads where the target is mentioned (ngrams+mentions+window): out-of-fold F_avg" in readme
+    assert "Rows whose target the sentence does not mention (72 of 216 training rows)" in readme
+    assert "**window**: the words within 4 words" in readme
+    loaded = load_model(tmp_path / "m")
+    rows = mention_rows(articles=2, seed=5)
+    assert np.array_equal(loaded.predict_proba(rows, "stance_gna"), reading.predict_proba(rows, "stance_gna"))
+
+
+def test_predict_and_evaluate_read_the_mentions_of_tasks_and_gold_rows(reading):
+    from annotate.evaluate import evaluate
+
+    rows = mention_rows(articles=3, seed=5)
+    tasks = [{"data": {"text": r["text"], "sentence_id": r["sentence_id"], "article_id": r["article_id"],
+                       "scheme": SCHEME.id, "mentions": r["mentions"]}} for r in rows]
+    out = {t["data"]["sentence_id"]: t for t in predictions_for(reading, tasks, model_version="m-1")}
+    right = 0
+    for r in rows:
+        answers = {i["from_name"]: i["value"]["choices"][0] for i in out[r["sentence_id"]]["predictions"][0]["result"]}
+        for t in TARGETS:
+            assert answers[f"stance_{t}"] == reading.predict([r], f"stance_{t}")[0]
+            right += answers[f"stance_{t}"] == r["stance"][t]
+    assert right / (3 * len(rows)) > 0.85
+    report = evaluate(reading, rows, n_boot=0)
+    assert report.stance.accuracy == pytest.approx(right / (3 * len(rows)))

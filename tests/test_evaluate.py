@@ -279,7 +279,7 @@ def test_report_notes_word_for_word():
     claim = [QuestionPredictions(question="claim", labels=("CLAIM", "NO_CLAIM"), y_true=["CLAIM"] * 4,
                                  y_pred=["CLAIM"] * 4, groups=["a"] * 4)]
     assert report(claim, n_boot=50).questions[0].notes == [
-        f"1 articles: an interval needs {MIN_ARTICLES} (coverage simulation, benchmarks/coverage.py)",
+        f"1 article: an interval needs {MIN_ARTICLES} (coverage simulation, benchmarks/coverage.py)",
         "NO_CLAIM is neither in the gold rows nor predicted: its F1 is 0",
         "macro F1 averages the labels with gold rows here: CLAIM (every resample averages the same labels)"]
     empty = report([QuestionPredictions(question="claim", labels=("CLAIM", "NO_CLAIM"), y_true=[], y_pred=[],
@@ -340,3 +340,49 @@ def test_evaluate_counts_rows_names_unanswerable_questions_and_passes_everything
 def test_majority_of_counts_needs_a_count():
     assert majority_of_counts({"AGAINST": 1}, LABELS) == "AGAINST"  # labels without a count count 0
     assert majority_of_counts({"FAVOR": 0}, LABELS) is None
+
+
+def test_report_per_class_scores_equal_sklearn_and_pass_everything_on():
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+    preds = predictions()
+    rep = report_from_predictions(preds, scheme="s/v1", model="m", data="d", data_sha256="cd" * 32, n_boot=50,
+                                  notes=["a note"])
+    assert (rep.scheme, rep.model, rep.data, rep.data_sha256, rep.rows, rep.notes) == (
+        "s/v1", "m", "d", "cd" * 32, 160, ["a note"])
+    assert report_from_predictions(preds, scheme="s", model="m", data="d", rows=7, n_boot=0).rows == 7
+    for p, q in zip(preds, rep.questions):
+        precision, recall, f1, support = precision_recall_fscore_support(p.y_true, p.y_pred, labels=list(p.labels),
+                                                                         zero_division=0)
+        assert [c.label for c in q.classes] == list(p.labels) == q.labels
+        assert [c.precision for c in q.classes] == pytest.approx(precision.tolist())
+        assert [c.recall for c in q.classes] == pytest.approx(recall.tolist())
+        assert [c.f1 for c in q.classes] == pytest.approx(f1.tolist())
+        assert [c.support for c in q.classes] == support.tolist()
+        assert [c.predicted for c in q.classes] == [p.y_pred.count(label) for label in p.labels]
+        assert q.accuracy == pytest.approx(accuracy_score(p.y_true, p.y_pred))
+        top = max(p.labels, key=lambda x: (p.y_pred.count(x), -p.labels.index(x)))
+        assert (q.top_predicted, q.top_predicted_share) == (top, pytest.approx(p.y_pred.count(top) / len(p.y_pred)))
+        assert q.rows == len(p.y_true) and q.target == p.target
+
+
+def test_no_resamples_and_an_empty_stance_question():
+    rep = report(n_boot=0)
+    q = rep.questions[1]
+    for ci in (q.f_avg_ci, q.macro_f1_ci, *(c.f1_ci for c in q.classes)):
+        assert (ci.status, ci.resamples, ci.clusters) == ("undefined", 0, 40) and ci.note.startswith("no resample")
+    empty = question_report(QuestionPredictions(question="stance_gna", target="gna", labels=STANCE_LABELS, y_true=[],
+                                                y_pred=[], groups=[]), n_boot=50)
+    assert (empty.f_avg, empty.f_avg_ci, empty.macro_f1, empty.macro_f1_ci, empty.scored_labels) == (
+        None, None, None, None, [])
+    assert all(c.f1_ci is None for c in empty.classes) and empty.majority.predicts == {}
+    assert (empty.majority.accuracy, empty.majority.f_avg, empty.majority.macro_f1, empty.warnings) == (0.0, None, None, [])
+
+
+def test_pooled_majority_from_training_when_every_target_has_one():
+    preds = [p.__class__(**{**p.__dict__, "majority": "NONE"}) for p in predictions()[1:]]
+    pooled = report(preds).stance
+    assert pooled.majority.source == "training rows"
+    assert pooled.majority.predicts == {"stance_gna": "NONE", "stance_turkey": "NONE"}
+    y_true = [y for p in preds for y in p.y_true]
+    assert pooled.majority.accuracy == pytest.approx(y_true.count("NONE") / len(y_true))
+    assert report(predictions()[:1]).stance is None  # no stance question: nothing pooled

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from annotate import features
-from annotate.features import (FEATURE_SETS, LEXICON_FIGURES, HashtagWords, LexiconFeatures, check_feature_sets,
-                               hashtag_words, hashtags_of, lexicon_figures, remember_hashtags, resources_of,
-                               split_hashtags, text_features)
+from annotate.features import (FEATURE_SETS, LEXICON_FIGURES, NOT_MENTIONED, HashtagWords, LexiconFeatures,
+                               MentionWindow, TargetAugmenter, check_feature_sets, hashtag_words, hashtags_of,
+                               lexicon_figures, mark_mentions, mention_spans, reads_mentions, remember_hashtags,
+                               resources_of, split_hashtags, text_features, window_words, without_mentions)
 
 # --- hashtags -----------------------------------------------------------------------------------
 
@@ -76,10 +77,16 @@ def test_lexicon_block_is_weighted_and_sparse():
 
 def test_feature_sets_are_checked_and_put_in_order():
     assert check_feature_sets(["lexicon", "ngrams"]) == ("ngrams", "lexicon")
-    with pytest.raises(ValueError, match="unknown feature set 'embeddings'; known: ngrams, hashtags, lexicon"):
+    with pytest.raises(ValueError, match="unknown feature set 'embeddings'; known: ngrams, hashtags, lexicon, "
+                       "mentions, window"):
         check_feature_sets(("ngrams", "embeddings"))
-    with pytest.raises(ValueError, match="'hashtags' changes how 'ngrams' and 'lexicon' read a text"):
+    with pytest.raises(ValueError, match="'hashtags' change how 'ngrams' and 'lexicon' read a text"):
         check_feature_sets(("hashtags",))
+    with pytest.raises(ValueError, match="'hashtags' and 'mentions' change how"):
+        check_feature_sets(("mentions", "hashtags"))
+    with pytest.raises(ValueError, match="'window' reads the words around the mentions that 'mentions' marks"):
+        check_feature_sets(("ngrams", "window"))
+    assert check_feature_sets(("window", "mentions", "ngrams")) == ("ngrams", "mentions", "window")
     with pytest.raises(ValueError, match="no feature set given"):
         check_feature_sets(())
     with pytest.raises(ValueError, match="not the string 'ngrams'"):
@@ -115,3 +122,87 @@ def test_resources_are_named_with_the_licences_their_wheels_declare():
         assert resource.licence.replace("-", " ").split()[0] in declared.replace("-", " "), (resource, declared)
     assert resources_of(("ngrams",)) == []
     assert all(name == s.name for name, s in FEATURE_SETS.items())
+
+
+# --- mentions -----------------------------------------------------------------------------------
+
+
+def test_mentions_of_the_target_and_of_the_others_are_marked_apart():
+    text = "Haftar met Erdogan, and Haftar left."
+    mentions = mention_spans([{"target": "lna", "start": 0, "end": 6, "text": "Haftar"},
+                              {"target": "turkey", "start": 11, "end": 18, "text": "Erdogan"},
+                              {"target": "lna", "start": 24, "end": 30, "text": "Haftar"}])
+    assert mark_mentions(text, mentions, "lna") == (
+        " ztgtz Haftar ztgtendz  met  zothz Erdogan zothendz , and  ztgtz Haftar ztgtendz  left.")
+    assert mark_mentions(text, mentions, "turkey") == (
+        " zothz Haftar zothendz  met  ztgtz Erdogan ztgtendz , and  zothz Haftar zothendz  left.")
+    # A target the sentence does not name: the text as it is (others marked), flagged as not mentioning it.
+    assert mark_mentions(text, mentions, "gna").startswith(f"{NOT_MENTIONED}  zothz Haftar zothendz  met")
+    assert mark_mentions("Plain text.", (), "gna") == f"{NOT_MENTIONED} Plain text."
+
+
+def test_overlapping_and_outside_mentions_are_left_as_they_are():
+    text = "Libyan National Army units"
+    spans = (("lna", 0, 20), ("lna", 7, 15), ("lna", 20, 99))  # the second overlaps, the third ends past the text
+    assert mark_mentions(text, spans, "lna") == " ztgtz Libyan National Army ztgtendz  units"
+
+
+def test_mention_spans_read_records_dicts_and_triples():
+    from annotate.mentions import MentionRecord
+
+    record = MentionRecord(target="gna", start=4, end=7, text="GNA")
+    assert mention_spans([record, ("lna", 0, 3), {"target": "x", "start": 1, "end": 2}]) == (
+        ("gna", 4, 7), ("lna", 0, 3), ("x", 1, 2))
+    assert mention_spans(None) == ()
+
+
+def test_window_reads_the_words_beside_each_mention_by_side():
+    marked = mark_mentions("Critics said Haftar was accused of war crimes by the court", (("lna", 13, 19),), "lna")
+    assert window_words(marked, 2) == "l:critics l:said r:was r:accused"
+    assert window_words(marked, 4, sides=False) == "critics said was accused of war"
+    two = mark_mentions("Haftar lied and Haftar fled", (("lna", 0, 6), ("lna", 16, 22)), "lna")
+    assert window_words(two, 1) == "r:lied l:and r:fled"
+    assert window_words(mark_mentions("No mention here", (), "lna"), 3) == ""
+    assert MentionWindow(k=1).fit(["x"]).transform([two]) == ["r:lied l:and r:fled"]
+
+
+def test_window_sets_build_their_blocks():
+    texts = [mark_mentions("Haftar was praised", (("lna", 0, 6),), "lna"), "ztgtz GNA ztgtendz failed"]
+    union = text_features(("ngrams", "lexicon", "mentions", "window")).fit(texts)
+    assert [name for name, _ in union.transformer_list] == ["word", "char", "lexicon", "window", "window lexicon"]
+    window = dict(union.transformer_list)["window"].steps[-1][1].vocabulary_
+    assert {"r:was", "r:was r:praised", "r:failed"} <= set(window)
+    assert [name for name, _ in text_features(("ngrams", "mentions", "window")).transformer_list] == [
+        "word", "char", "window"]
+    assert reads_mentions(("ngrams", "window")) and not reads_mentions(("ngrams", "lexicon"))
+    assert without_mentions(("ngrams", "lexicon", "mentions", "window")) == ("ngrams", "lexicon")
+
+
+def test_augmenter_reading_mentions_gives_each_target_of_a_sentence_its_own_features():
+    text = "Haftar praised Erdogan"
+    spans = (("lna", 0, 6), ("turkey", 15, 22))
+    X = np.empty((2, 3), dtype=object)
+    X[:, 0], X[:, 1] = ["lna", "turkey"], [text, text]
+    X[0, 2] = X[1, 2] = spans
+    reading = TargetAugmenter(features=text_features(("ngrams", "mentions", "window")), targets=("lna", "turkey"),
+                              mentions=True).fit(X)
+    out = reading.transform(X).toarray()
+    d = out.shape[1] // 3
+    assert not np.allclose(out[0, :d], out[1, :d])  # one sentence, two targets: two texts
+    words = dict(reading.features_.transformer_list)["window"].steps[-1][1].vocabulary_
+    assert "r:praised" in words and "l:praised" in words  # after Haftar, before Erdogan
+    # Without reading mentions, both rows read the same text; a 2-column X reads as no mentions.
+    blind = TargetAugmenter(features=text_features(), targets=("lna", "turkey")).fit(X)
+    shared = blind.transform(X).toarray()[:, :shared_width(blind, X)]
+    assert np.allclose(shared[0], shared[1])
+    two = TargetAugmenter(features=text_features(("ngrams", "mentions")), targets=("lna",), mentions=True)
+    assert two.fit(X[:, :2]).transform(X[:, :2]).shape[0] == 2
+    assert two._texts(X[:, :2]) == [f"{NOT_MENTIONED} {text}"] * 2
+
+
+def shared_width(augmenter, X):
+    return augmenter.transform(X).shape[1] // (len(augmenter.targets_) + 1)
+
+
+def test_mention_sets_read_no_lexicon_of_their_own():
+    assert resources_of(("ngrams", "mentions", "window")) == []

@@ -53,6 +53,17 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def pushed_seeds(studio_server, tmp_path: Path, title: str) -> tuple[list[dict], int, dict[str, int]]:
+    """The seed tasks pushed to a new project: their data, the project id, the task id of each sentence."""
+    tasks = tmp_path / "tasks.json"
+    assert main(["tasks", str(REPO / "seeds"), "-o", str(tasks)]) == 0
+    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
+    project_id = studio.push(tasks, title, SCHEME, conn=conn).project_id
+    with studio.api(conn) as rest:
+        ids = studio.task_ids(rest, conn, project_id)
+    return [task["data"] for task in json.loads(tasks.read_text())], project_id, ids
+
+
 def artifacts() -> Path:
     folder = Path(os.environ.get("STANCE_ARTIFACTS") or REPO / "test-artifacts")
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,15 +76,9 @@ def test_the_labeling_page_shows_sentence_context_questions_and_span_labels(stud
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
-    tasks = tmp_path / "tasks.json"
-    assert main(["tasks", str(REPO / "seeds"), "-o", str(tasks)]) == 0
-    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
-    project_id = studio.push(tasks, "labeling page", SCHEME, conn=conn).project_id
-    ids = studio.task_ids(studio.client(conn), conn, project_id)
+    seeds, project_id, ids = pushed_seeds(studio_server, tmp_path, "labeling page")
     # a sentence with neighbours on both sides, so both context lines must show
-    shown = next(json.loads(line.rstrip(","))["data"] for line in tasks.read_text().splitlines()[1:-1]
-                 if json.loads(line.rstrip(","))["data"]["context_before"]
-                 and json.loads(line.rstrip(","))["data"]["context_after"])
+    shown = next(data for data in seeds if data["context_before"] and data["context_after"])
 
     wait = WebDriverWait(browser, 60)
     browser.get(f"{studio_server.url}/user/login/")
@@ -121,14 +126,9 @@ def test_mentions_are_highlighted_their_questions_come_first_and_the_instruction
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
-    tasks = tmp_path / "tasks.json"
-    assert main(["tasks", str(REPO / "seeds"), "-o", str(tasks)]) == 0
-    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
-    project_id = studio.push(tasks, "mentions on the page", SCHEME, conn=conn).project_id
-    ids = studio.task_ids(studio.client(conn), conn, project_id)
+    seeds, project_id, ids = pushed_seeds(studio_server, tmp_path, "mentions on the page")
     # a sentence naming two of the three targets, but not the first one of the scheme
-    shown = next(json.loads(line.rstrip(","))["data"] for line in tasks.read_text().splitlines()[1:-1]
-                 if json.loads(line.rstrip(","))["data"]["targets_mentioned"] == ["gna", "turkey_military"])
+    shown = next(data for data in seeds if data["targets_mentioned"] == ["gna", "turkey_military"])
 
     wait = WebDriverWait(browser, 60)
     log_in(browser, studio_server)

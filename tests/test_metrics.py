@@ -164,3 +164,7 @@ def test_percentile_interval_uses_the_level():
     assert (ci.low, ci.high) == pytest.approx((0.05, 0.95), abs=1e-12)
     assert percentile_interval(values, level=0.95, clusters=19, min_clusters=20).status == "too few clusters"
     assert percentile_interval(values, level=0.95, clusters=20, min_clusters=20).status == "interval"
+    one = percentile_interval(None, level=0.95, clusters=1, min_clusters=20)
+    assert one.note.startswith("1 article: an interval needs 20") and one.describe() == "none: 1 article"
+    two = percentile_interval(None, level=0.95, clusters=2, min_clusters=20, what="articles with pairs")
+    assert two.note.startswith("2 articles with pairs: ") and two.describe() == "none: 2 articles"
