@@ -82,8 +82,12 @@ def _model_scheme(args: argparse.Namespace) -> Scheme:
     return scheme
 
 
-def _data_scheme(args: argparse.Namespace, paths, kind: str) -> Scheme:
-    """The scheme of the data in ``paths``: found from the id its records carry, or --scheme of that id."""
+def _data_scheme(args: argparse.Namespace, paths, kind: str, first=None) -> Scheme:
+    """The scheme of the data in ``paths``: found from the id its records carry, or --scheme of that id.
+
+    ``first``, when given, reads the data's first record with the command's own reader: where no
+    record names a scheme, a malformed first record is reported as that reader reports it.
+    """
     paths = [paths] if isinstance(paths, str) else list(paths)
     pipes = [p for p in paths if os.path.exists(p) and not os.path.isfile(p) and not os.path.isdir(p)]
     if args.scheme is None and pipes:
@@ -92,7 +96,10 @@ def _data_scheme(args: argparse.Namespace, paths, kind: str) -> Scheme:
         pipe = pipes[0]
         raise SchemeError("the scheme is found from the file's first record, and a pipe cannot be read twice",
                           path=pipe, fix="give the scheme with --scheme FILE")
-    return resolve(args.scheme, data_scheme_id(paths, kind=kind), data=paths[0])
+    found = data_scheme_id(paths, kind=kind)
+    if found is None and args.scheme is None and first is not None:
+        next(iter(first()), None)  # raises the reader's own error for a malformed first record
+    return resolve(args.scheme, found, data=paths[0])
 
 
 def _read_articles(args: argparse.Namespace, rejects: list[Rejected]):
@@ -250,7 +257,7 @@ def cmd_agree(args: argparse.Namespace) -> None:
     check_distinct({"-o": args.output, "--markdown": args.markdown,
                     "--markdown's image": args.markdown and Path(args.markdown).with_suffix(".png")},
                    inputs=[args.annotations, args.gold, args.rejects])
-    scheme = _data_scheme(args, args.annotations, "jsonl")
+    scheme = _data_scheme(args, args.annotations, "jsonl", first=lambda: read_annotations(args.annotations))
     try:
         report = agreement_report(
             read_annotations(args.annotations), scheme, n_boot=args.bootstrap, random_state=args.seed,
@@ -287,7 +294,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> None:
         check_distinct({"-o": args.output,
                         "--conflicts": args.conflicts or str(Path(args.output).with_suffix("")) + ".conflicts.jsonl"},
                        inputs=[args.annotations, *(args.resolutions or [])])
-    scheme = _data_scheme(args, args.annotations, "jsonl")
+    scheme = _data_scheme(args, args.annotations, "jsonl", first=lambda: read_annotations(args.annotations))
     if args.resolutions:  # checked before anything is done: the review export must be of the same scheme
         reviewed = data_scheme_id(args.resolutions, kind="export")
         if reviewed is not None and reviewed != scheme.id:
@@ -396,8 +403,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .gold import labelled_by
     from .modelcard import save_model
 
-    scheme = _data_scheme(args, args.train, "jsonl")
     rows = _gold_rows(args.train)
+    scheme = _data_scheme(args, args.train, "jsonl")
     try:
         model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs)
         held_out = None

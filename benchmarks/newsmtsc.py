@@ -232,8 +232,9 @@ def main() -> int:
               "chosen one refitted and calibrated")
     print(timing)
     per = lambda d: ", ".join(f"{k} {100 * v:.2f}" for k, v in d.items())  # noqa: E731
-    cv = (f"Cross-validated macro F1 (training rows only), best per feature sets: {per(sel['best_per_features'])}; "
-          f"per mode: {per(sel['best_per_mode'])}"
+    cv = (f"Cross-validated macro F1 (training rows only), best per feature sets: "
+          f"{per(sel.get('best_per_features') or {})}"
+          + (f"; per mode: {per(sel['best_per_mode'])}" if sel.get("best_per_mode") else "")
           + (f"; per treatment of rows whose target is not mentioned: {per(sel['best_per_unmentioned'])}"
              if sel.get("best_per_unmentioned") else "")
           + f". Chosen: {configuration(chosen)} ({100 * chosen['score']:.2f}).")

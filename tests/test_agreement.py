@@ -684,7 +684,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_agree_command_per_annotator_files(tmp_path, capsys) -> None:
-    scheme = REPO / "tests" / "fixtures" / "scheme-stance-claim-v1.json"
+    scheme = REPO / "schemas" / "libya-seeds.json"  # found from the data without it too
     code, _, err = run(capsys, "read", REPO / "seeds" / "example-export-ls-1.23.2.json", "-o", tmp_path / "a.jsonl",
                        "--scheme", scheme)
     assert (code, err) == (0, "")

@@ -505,12 +505,13 @@ def test_cross_validation_chooses_to_read_the_mentions_where_they_decide(reading
     assert per_features["ngrams+mentions+window"] > per_features["ngrams"] + 0.2
     assert stance["chosen"]["features"] == ["ngrams", "mentions", "window"]
     assert reading.pipelines_["stance"].steps[0][1].mentions is True
-    held_out = mention_rows(articles=3, seed=7)
-    for target in TARGETS:
-        gold = np.array([r["stance"][target] for r in held_out], dtype=object)
-        assert np.mean(reading.predict(held_out, f"stance_{target}") == gold) > 0.85
-        # The same texts without their mentions: the model cannot tell whose cue is whose.
-        assert np.mean(reading.predict(texts(held_out), f"stance_{target}") == gold) < 0.7
+    held_out = mention_rows(articles=6, seed=7)
+    gold = np.array([r["stance"][t] for t in TARGETS for r in held_out], dtype=object)
+    read = np.concatenate([reading.predict(held_out, f"stance_{t}") for t in TARGETS])
+    assert np.mean(read == gold) > 0.9
+    # The same texts without their mentions: the model cannot tell whose cue is whose (NONE is 5/9 of the rows).
+    blind = np.concatenate([reading.predict(texts(held_out), f"stance_{t}") for t in TARGETS])
+    assert np.mean(blind == gold) < 0.7
 
 
 def test_rows_without_a_mention_are_treated_as_cross_validation_says(reading):
@@ -551,8 +552,8 @@ def test_without_mentions_in_training_the_mention_sets_are_not_tried():
     # The claim never reads mentions: its candidates are the sets without them.
     rows = [dict(r, claim="CLAIM" if i % 2 else "NO_CLAIM") for i, r in enumerate(mention_rows(articles=4))]
     est = train(rows, SCHEME, **{**MENTION_CHOICES, "n_splits": 2})
-    assert set(est.selection_["claim"]["best_per_features"] or {"ngrams": 0}) == {"ngrams"}
-    assert est.features_["claim"] == ("ngrams",)
+    assert "best_per_features" not in est.selection_["claim"]  # one set, ngrams, and one C: nothing to choose
+    assert est.features_["claim"] == ("ngrams",) and est.selection_["claim"]["chosen"]["features"] == ["ngrams"]
 
 
 @pytest.mark.parametrize("mentions, message", [

@@ -39,7 +39,9 @@ def test_outputs_validate_against_their_schemas(tmp_path, capsys):
     validator("tasks").validate(json.loads((tmp_path / "t.json").read_text()))
     validator("scheme").validate(json.loads((SCHEMAS / "libya-seeds.json").read_text()))
     export = REPO / "tests" / "fixtures" / "export-ls-1.23.2-invalid.json"
-    assert main(["read", str(export), "-o", str(tmp_path / "n.jsonl"), "--rejects", str(tmp_path / "r.jsonl")]) == 0
+    v1 = REPO / "tests" / "fixtures" / "scheme-stance-claim-v1.json"  # the scheme it was recorded with
+    assert main(["read", str(export), "-o", str(tmp_path / "n.jsonl"), "--rejects", str(tmp_path / "r.jsonl"),
+                 "--scheme", str(v1)]) == 0
     for name, path in (("annotation", "n.jsonl"), ("annotation-reject", "r.jsonl")):
         lines = (tmp_path / path).read_text().splitlines()
         assert lines

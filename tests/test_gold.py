@@ -74,7 +74,7 @@ def test_majority_decides_and_records_provenance() -> None:
     check_counts(gold, conflicts, counts)
     assert conflicts == [] and counts.complete == 1
     (g,) = gold
-    assert (g.format, g.scheme, g.claim) == ("stance-gold/v1", "stance-claim/v1", "CLAIM")
+    assert (g.format, g.scheme, g.claim) == ("stance-gold/v1", "libya-seeds/v1", "CLAIM")
     assert g.stance == {"haftar_lna": "NONE", "gna": "AGAINST", "turkey_military": "NONE"}
     assert g.provenance.annotators == ["1", "2", "10"]  # natural order
     claim = g.provenance.questions["claim"]

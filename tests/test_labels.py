@@ -21,13 +21,15 @@ FIXTURES = REPO / "tests" / "fixtures"
 INVALID = FIXTURES / "export-ls-1.23.2-invalid.json"  # a snapshot, as `stance pull` writes it
 DOWNLOADED = FIXTURES / "export-ls-1.23.2-invalid-download.json"  # the Export button's JSON
 SEEDS_EXPORT = REPO / "seeds" / "example-export-ls-1.23.2.json"
-RECORDED_SCHEME = FIXTURES / "scheme-stance-claim-v1.json"  # the scheme the recorded exports were made with
-SCHEME = load_scheme(RECORDED_SCHEME)
+RECORDED_SCHEME = FIXTURES / "scheme-stance-claim-v1.json"  # the first format's scheme: the synthetic and invalid
+SCHEME = load_scheme(RECORDED_SCHEME)                         # exports were recorded with it, and still read
+SEEDS_SCHEME = load_scheme()  # the seeds' export is re-recorded with each scheme of the seeds
 
 
 def read(*paths: Path) -> tuple[list[Annotation], list, object]:
     rejects: list = []
-    records, counts = read_exports(paths, SCHEME, on_reject=rejects.append)
+    scheme = SEEDS_SCHEME if paths[0] == SEEDS_EXPORT else SCHEME
+    records, counts = read_exports(paths, scheme, on_reject=rejects.append)
     return list(records), rejects, counts
 
 
@@ -87,6 +89,9 @@ def test_utf16_offsets_round_trip(text, data):
 def test_the_example_labels_come_back_unchanged_through_label_studio():
     records = read(SEEDS_EXPORT)[0]
     assert len(records) == 42
+    assert {r.scheme for r in records} == {"libya-seeds/v1"}
+    haftar = next(r for r in records if r.text.startswith("He said that Haftar’s visit"))
+    assert [(m.target, m.text) for m in haftar.mentions] == [("haftar_lna", "Haftar"), ("turkey_military", "Turkey")]
     for path in sorted((REPO / "seeds" / "labels").glob("annotator-*.json")):
         given_labels = json.loads(path.read_text())
         email = given_labels["annotator"]["email"]
@@ -114,7 +119,7 @@ def test_read_writes_records_and_rejects_and_counts_that_add_up(tmp_path, capsys
         "1 skipped by the annotator, 1 superseded by a newer one\n"
         "rejected: 1 unknown label, 1 unknown control, 1 missing required answer, 1 span offsets outside the text, "
         "1 span text that does not match, 1 another scheme\n"
-        "0 drafts and 1 predictions counted, not taken as labels\n"
+        "0 drafts, 1 predictions and 0 mention highlights counted, not taken as labels\n"
         f"wrote 3 annotations to {out} and 8 others, each with its reason, to {tmp_path / 'annotations.rejects.jsonl'}\n")
     assert [Annotation.model_validate_json(line).annotation_id for line in out.read_text().splitlines()] == [
         r.annotation_id for r in read(INVALID)[0]]
