@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import SchemeError
 
@@ -119,14 +119,16 @@ class Target(BaseModel):
 
     @field_validator("patterns")
     @classmethod
-    def _patterns(cls, patterns: list[str]) -> list[str]:
+    def _patterns(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        target = info.data.get("id")
+        of = f"of target {target!r} " if target else ""
         for pattern in patterns:
             try:
                 compiled = re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
+                raise ValueError(f"pattern {pattern!r} {of}is not a valid regular expression ({exc})") from None
             if compiled.search("") is not None:
-                raise ValueError(f"pattern {pattern!r} matches the empty text: it would mention the target "
+                raise ValueError(f"pattern {pattern!r} {of}matches the empty text: it would mention the target "
                                  "everywhere; make it match at least one character")
         return patterns
 

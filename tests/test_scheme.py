@@ -53,11 +53,11 @@ def write(tmp_path: Path, change, base: Path = DEFAULT_SCHEME_PATH) -> Path:
     (lambda d: d.update(id="Libya Actors"), "id", "String should match pattern '^[a-z][a-z0-9-]{0,62}/v[0-9]{1,6}$'"),
     (lambda d: d.update(id="libya-actors"), "id", "String should match pattern '^[a-z][a-z0-9-]{0,62}/v[0-9]{1,6}$'"),
     (lambda d: d["targets"][1].update(patterns=["(unclosed"]), "targets -> 1 -> patterns",
-     "Value error, pattern '(unclosed' is not a valid regular expression (missing ), unterminated subpattern "
-     "at position 0)"),
+     "Value error, pattern '(unclosed' of target 'gna' is not a valid regular expression (missing ), unterminated "
+     "subpattern at position 0)"),
     (lambda d: d["targets"][1].update(patterns=["x*"]), "targets -> 1 -> patterns",
-     "Value error, pattern 'x*' matches the empty text: it would mention the target everywhere; make it match at "
-     "least one character"),
+     "Value error, pattern 'x*' of target 'gna' matches the empty text: it would mention the target everywhere; "
+     "make it match at least one character"),
     (lambda d: d["targets"][0].update(aliases=["Haftar", "haftar"]), "targets -> 0 -> aliases",
      "Value error, alias 'haftar' appears twice"),
     (lambda d: d["targets"][0].update(aliases=["  "]), "targets -> 0 -> aliases", "Value error, an alias is empty"),
