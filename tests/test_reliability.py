@@ -209,19 +209,26 @@ def test_a_deep_export_is_refused_by_the_command_in_flat_memory(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text('[{"id": 1, "data": ' + "[" * 200_000 + "]" * 200_000 + "}]")
     cap = 3 << 30  # so that a failure cannot take the machine's memory
-
-    def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
-    child = subprocess.Popen([str(STANCE), "read", str(deep), "-o", str(tmp_path / "a.jsonl"),
-                              "--scheme", str(DEFAULT_SCHEME_PATH)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=limited)
-    _, status, usage = os.wait4(child.pid, 0)  # the output is a line: the pipes cannot fill
-    out, err = child.stdout.read(), child.stderr.read()
-    assert (os.waitstatus_to_exitcode(status), out) == (1, "")
-    assert err == (f"error: {deep}: task 1: JSON nested deeper than 64 levels; a Label Studio task is about seven "
-                   "levels deep; export the project as JSON (Export > JSON, not JSON_MIN or CSV), or run `stance pull`\n")
-    assert usage.ru_maxrss < 400 * 1024, f"peak memory {usage.ru_maxrss / 1024:.0f} MiB"
+    # Linux keeps a process's peak memory across fork and exec, so a child of this (large) test process
+    # would report at least this process's size: a small launcher runs the command as its own child.
+    launcher = ("import os, resource, subprocess, sys\n"
+                "cap = int(sys.argv[1])\n"
+                "child = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,\n"
+                "                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))\n"
+                "_, status, usage = os.wait4(child.pid, 0)  # the output is a line: the pipes cannot fill\n"
+                "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+                "print(child.stdout.read(), end='')\n"
+                "sys.stderr.write(child.stderr.read())\n")
+    done = subprocess.run([sys.executable, "-c", launcher, str(cap), str(STANCE), "read", str(deep), "-o",
+                           str(tmp_path / "a.jsonl"), "--scheme", str(DEFAULT_SCHEME_PATH)],
+                          capture_output=True, text=True, timeout=300)
+    head, out = done.stdout.split("\n", 1)
+    code, max_rss_kib = map(int, head.split())
+    assert (code, out) == (1, "")
+    assert done.stderr == (f"error: {deep}: task 1: JSON nested deeper than 64 levels; a Label Studio task is about "
+                           "seven levels deep; export the project as JSON (Export > JSON, not JSON_MIN or CSV), or run "
+                           "`stance pull`\n")
+    assert max_rss_kib < 400 * 1024, f"peak memory {max_rss_kib / 1024:.0f} MiB"
 
 
 # --- item 12: a user's mistake is one line, never a traceback ------------------------------------

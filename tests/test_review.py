@@ -39,14 +39,18 @@ def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_pat
             seen[task["data"]["sentence_id"]] = (task["data"]["title"], task["data"]["context_before"],
                                                  sorted(p["model_version"] for p in predictions))
     assert sorted(seen) == sorted(c["sentence_id"] for c in conflicts)
-    # People are named: the email Label Studio gave, beside the stable id (4 and 5 in the recorded export).
+    # People are named: the email Label Studio gave, beside the stable id (as the recorded export has them).
+    ids = {r["annotator"]["email"]: r["annotator"]["id"]
+           for r in map(json.loads, annotations.read_text().splitlines())}
+    amira, tom = ids["amira.haddad@example.com"], ids["tom.becker@example.com"]
     for conflict in conflicts:
         title, context, versions = seen[conflict["sentence_id"]]
         assert title.startswith(f"Review: {conflict['question']}")
         assert context  # the sentence is shown in its place
-        assert versions == ["annotator amira.haddad@example.com (id 4)", "annotator tom.becker@example.com (id 5)"]
+        assert versions == [f"annotator amira.haddad@example.com (id {amira})",
+                            f"annotator tom.becker@example.com (id {tom})"]
         assert sorted((v["annotator"], v["email"]) for v in conflict["votes"]) == [
-            ("4", "amira.haddad@example.com"), ("5", "tom.becker@example.com")]
+            (amira, "amira.haddad@example.com"), (tom, "tom.becker@example.com")]
     # pushing again adds nothing
     assert run(capsys, "adjudicate", annotations, "--push", "--project", "review", "--data-dir", d)[1].endswith(
         "2 already there, 0 sent with every annotator's answer as a prediction\n")
@@ -72,6 +76,6 @@ def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_pat
         wanted = next(label for label in decided if label["sentence_id"] == conflict["sentence_id"])
         assert (entry.label, entry.reviewer, entry.reviewer_id, entry.method_label) == (
             wanted["stance"][target], "sara.lindqvist@example.com", sara, None)
-        assert row.provenance.emails == {"4": "amira.haddad@example.com", "5": "tom.becker@example.com"}
+        assert row.provenance.emails == {amira: "amira.haddad@example.com", tom: "tom.becker@example.com"}
         assert row.stance[target] == wanted["stance"][target]
         assert sorted(v.label for v in entry.votes) == sorted(v["label"] for v in conflict["votes"])
