@@ -82,6 +82,10 @@ bench: install
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_predict.py "$(DATA)/fnc1"
 	$(BIN)/python benchmarks/semeval2016.py "$(DATA)/semeval2016-task6" --out $(OUT)/semeval2016
+	@if [ -d "$(DATA)/newsmtsc" ]; then $(BIN)/python benchmarks/newsmtsc.py "$(DATA)/newsmtsc" --out $(OUT)/newsmtsc; \
+	    else echo "no $(DATA)/newsmtsc: benchmarks/newsmtsc.py skipped"; fi
+	@if [ -d "$(DATA)/claimbuster" ]; then $(BIN)/python benchmarks/claimbuster.py "$(DATA)/claimbuster" --out $(OUT)/claimbuster; \
+	    else echo "no $(DATA)/claimbuster: benchmarks/claimbuster.py skipped"; fi
 
 clean:
 	rm -rf $(VENV) $(OUT) $(MODELS)/seeds-baseline $(REPORTS) .pytest_cache .hypothesis

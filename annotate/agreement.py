@@ -635,7 +635,7 @@ def _alpha_interval(alpha: float, resampled: np.ndarray | None, *, level: float,
                                what="articles with a unit of two or more labels")
 
 
-def _question(name: str, labels: Sequence[str], codes: np.ndarray, annotators: list[str], articles: np.ndarray,
+def _question(name: str, labels: Sequence[str], codes: np.ndarray, articles: np.ndarray,
               resampled: np.ndarray | None, level: float) -> QuestionAgreement:
     counts = value_counts(codes, len(labels))
     per_unit = counts.sum(axis=1)
@@ -865,7 +865,7 @@ def agreement_report(
                 emails.setdefault(reject.annotator.id, reject.annotator.email)
         notes.append(f"skips: {sum(skip_counts.values()):,} skipped annotations counted from the rejects file"
                      + (f", {nameless:,} more that name no annotator" if nameless else ""))
-    sentences = sorted({s for s, _ in records}, key=_natural)
+    sentences = sorted({s for s, _ in records})  # '<article>:<start>-<end>': never all digits
     annotators = sorted({a for _, a in records}, key=_natural)
     row, col = {a: i for i, a in enumerate(annotators)}, {s: j for j, s in enumerate(sentences)}
     article_of = {s: ann.article_id for (s, _), ann in records.items()}
@@ -885,10 +885,10 @@ def agreement_report(
                      n_boot=n_boot, level=level, random_state=random_state, min_articles=MIN_ARTICLES)
     clusters = _clusters_with_pairs(codes["claim"], articles)
     resampled = None
-    if sentences and n_boot > 0 and clusters >= MIN_ARTICLES:
+    if n_boot > 0 and clusters >= MIN_ARTICLES:
         resampled = bootstrap_alphas([codes[n] for n in names], articles.astype(str), n_boot=n_boot,
                                      random_state=random_state)
-    questions = [_question(n, labels_of[n], codes[n], annotators, articles,
+    questions = [_question(n, labels_of[n], codes[n], articles,
                            None if resampled is None else resampled[:, q], level) for q, n in enumerate(names)]
     pooled = _pooled(names, codes, articles, None if resampled is None else resampled[:, -1], questions, level)
     gold_codes = None if gold is None else _gold_codes(gold, scheme, names, sentences, notes)

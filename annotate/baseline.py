@@ -15,9 +15,17 @@ learns from the others through the shared copy and keeps its own words through i
 *per-target*, one SVM per target over the shared features of that target's rows; or
 *ensemble*, the sum of the two's scores.
 
+Stance reads where each row's target is mentioned (the rows' ``mentions``, from the tasks):
+the ``mentions``, ``window`` and ``vectors`` feature sets mark the target's mentions, read the
+words around them and pool word vectors on each side (a sentence that names two targets is two
+texts), and a row whose sentence does not name its target is answered either by the one model
+or with the label such training rows mostly have (``unmentioned``). Predicting takes texts or
+rows (gold rows, the data of tasks): a text alone names no target.
+
 Everything is chosen by grouped cross-validation on the training rows alone (folds never split
-an article): the feature sets, the stance mode, the SVM's ``C`` and ``class_weight``, by the
-pooled out-of-fold F_avg for stance and the macro F1 for claim. The chosen configuration is
+an article): the feature sets, the treatment of rows whose target is not mentioned, the stance
+mode, the SVM's ``C`` and ``class_weight``, by the pooled out-of-fold F_avg (or macro F1,
+``stance_metric``) for stance and the macro F1 for claim. The chosen configuration is
 refitted on all rows and its probabilities calibrated by temperature scaling on the same grouped
 folds (``CalibratedClassifierCV(ensemble=False)``); temperature scaling divides the SVM's scores
 by one number, so the labels it predicts are the SVM's and the probabilities become usable scores.

@@ -310,11 +310,12 @@ def mention_lines(card: ModelCard) -> list[str]:
                        f"those rows' label shares as probabilities ({shares})"}[sel.chosen.unmentioned or "model"]
         out.append(f"Rows whose target the sentence does not mention ({sel.unmentioned_rows} of {sel.examples} "
                    f"training rows): {how}. Best {sel.metric} per treatment: "
-                   + ", ".join(f"{u} {fmt(v)}" for u, v in sel.best_per_unmentioned.items()) + ".")
+                   + ", ".join(f"{u} {fmt(v)}" for u, v in sel.best_per_unmentioned.items())
+                   + " (a tie goes to the one model).")
     elif tried:
         out.append("Rows whose target is not mentioned: one model for every row (the training rows all mention "
                    "their target, or none does, so there was nothing to choose).")
-    return out + [""]
+    return [part for line in out for part in (line, "")]
 
 
 def card_markdown(card: ModelCard) -> str:

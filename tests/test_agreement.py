@@ -901,3 +901,56 @@ def test_per_annotator_totals_skip_only_annotators_and_stance_confusions() -> No
             for j, said in enumerate(ds.labels):
                 expected = errors.loc[(person.annotator, said), truth] if (person.annotator, said) in errors.index else 0
                 assert ds.matrix[i][j] == pytest.approx(expected, abs=1e-6)
+
+
+def test_edge_cases_of_the_report_and_its_helpers() -> None:
+    assert math.isnan(pooled_alpha_nominal([]))
+    agree, units = majority_agreement([[0, 0], [0, 0]])  # one category: everyone agrees with everyone
+    assert agree.tolist() == [1.0, 1.0] and units.tolist() == [2, 2]
+    empty = agreement_report([], SCHEME, n_boot=10, dawid_skene=True)
+    assert empty.per_annotator == [] and empty.dawid_skene
+    # Spans: 3 sentences with two annotators, 2 with one, 1 with three.
+    records = [ann(f"a:{i}-{i + 1}", who, "CLAIM") for i, whos in enumerate(["12", "12", "12", "1", "2", "123"])
+               for who in whos]
+    spans = agreement_report(records, SCHEME, n_boot=0).spans
+    assert (spans.units_multi, spans.units_single) == (4, 2)
+    two = agreement_report([ann("a:0-1", "1", "CLAIM"), ann("a:0-1", "2", "CLAIM")], SCHEME, n_boot=0)
+    assert not any("annotator(s): agreement needs two or more" in n for n in two.notes)
+    assert agreement_report(three_annotators(), SCHEME, n_boot=0, rejects_source="r.jsonl").rejects is None
+    # One resample: every resample equal, not "no resample".
+    one = agreement_report(many_articles(MIN_ARTICLES), SCHEME, n_boot=1).questions[0].alpha_ci
+    assert (one.status, one.resamples) == ("degenerate", 1)
+
+
+def test_skips_counted_word_for_word() -> None:
+    def skip(n: int, who: Annotator | None) -> RejectedAnnotation:
+        return RejectedAnnotation(file="x", fate="skipped", kind="skipped", task_id=1, annotation_id=n,
+                                  sentence_id=None, annotator=who, reason="", annotation={})
+    skips = [skip(1, None), skip(2, Annotator(id="1")), skip(3, None), skip(4, Annotator(id="1"))]
+    report = agreement_report(three_annotators(), SCHEME, n_boot=0, skips=skips)
+    assert report.per_annotator[0].skips == 2
+    assert report.notes[1] == "skips: 2 skipped annotations counted from the rejects file, 2 more that name no annotator"
+    named = agreement_report(three_annotators(), SCHEME, n_boot=0, skips=skips[1:2])
+    assert named.notes[1] == "skips: 1 skipped annotations counted from the rejects file"
+
+
+def test_report_errors_word_for_word() -> None:
+    first = ann("a:0-1", "1", "CLAIM")
+    second = ann("a:0-1", "1", "NO_CLAIM")
+    where = f"annotation {second.annotation_id} (sentence a:0-1, annotator 1)"
+    with pytest.raises(InputError) as caught:
+        agreement_report([first, second], SCHEME)
+    assert caught.value.message == (f"{where}: a second answer of this annotator to this sentence (first: annotation "
+                                    f"{first.annotation_id}); keep one answer per annotator and sentence: delete the "
+                                    "duplicate task or annotation in Label Studio and read the export again")
+    other = ann("a:0-1", "2", "CLAIM", {"someone_else": "FAVOR"})
+    with pytest.raises(InputError) as caught:
+        agreement_report([other], SCHEME)
+    assert caught.value.message == (f"annotation {other.annotation_id} (sentence a:0-1, annotator 2): stance targets "
+                                    f"['someone_else'] are not the scheme's {sorted(TARGETS)}; pass the scheme the "
+                                    "annotations were made with (--scheme)")
+    with pytest.raises(InputError) as caught:
+        agreement_report([first.model_copy(update={"scheme": "x/v1"})], SCHEME)
+    assert caught.value.message == (f"annotation {first.annotation_id} (sentence a:0-1, annotator 1): labelled with "
+                                    f"scheme 'x/v1', not '{SCHEME.id}'; pass the scheme the annotations were made "
+                                    "with (--scheme)")

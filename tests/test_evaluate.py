@@ -386,3 +386,26 @@ def test_pooled_majority_from_training_when_every_target_has_one():
     y_true = [y for p in preds for y in p.y_true]
     assert pooled.majority.accuracy == pytest.approx(y_true.count("NONE") / len(y_true))
     assert report(predictions()[:1]).stance is None  # no stance question: nothing pooled
+
+
+def test_notes_of_edge_cases_word_for_word():
+    rep = report()
+    assert rep.questions[1].notes == [] and rep.questions[0].notes == []  # every label has gold rows, enough articles
+    empty = question_report(QuestionPredictions(question="stance_gna", target="gna", labels=STANCE_LABELS, y_true=[],
+                                                y_pred=[], groups=[]), n_boot=50)
+    assert empty.notes == ["FAVOR is neither in the gold rows nor predicted: its F1 is 0 and counts as 0 in F_avg",
+                           "AGAINST is neither in the gold rows nor predicted: its F1 is 0 and counts as 0 in F_avg",
+                           "NONE is neither in the gold rows nor predicted: its F1 is 0",
+                           "no row has a gold label for this question"]
+    only_predicted = question_report(QuestionPredictions(
+        question="stance_gna", target="gna", labels=STANCE_LABELS, y_true=["NONE", "AGAINST"] * 20,
+        y_pred=["FAVOR", "AGAINST"] * 20, groups=[f"a{i % 20:02d}" for i in range(40)]), n_boot=50)
+    assert only_predicted.notes[0] == ("macro F1 averages the labels with gold rows here: AGAINST, NONE (every "
+                                       "resample averages the same labels)")
+    assert not any("is neither in the gold rows nor predicted" in n for n in only_predicted.notes)
+    one = report(n_boot=1).questions[1]
+    assert (one.f_avg_ci.status, one.f_avg_ci.resamples) == ("degenerate", 1)
+    constant = constant_report().questions[0]
+    assert constant.f_avg_ci.status == "degenerate"
+    assert ("F_avg: every resample gives 0.000: the bootstrap sees no variation here, which does not mean there is "
+            "none") in constant.notes

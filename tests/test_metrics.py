@@ -168,3 +168,35 @@ def test_percentile_interval_uses_the_level():
     assert one.note.startswith("1 article: an interval needs 20") and one.describe() == "none: 1 article"
     two = percentile_interval(None, level=0.95, clusters=2, min_clusters=20, what="articles with pairs")
     assert two.note.startswith("2 articles with pairs: ") and two.describe() == "none: 2 articles"
+
+
+def test_cluster_sums_over_several_chunks_and_the_documented_defaults():
+    values = np.arange(5000, dtype=np.int64)[:, None] % 7
+    clusters = [f"c{i:04d}" for i in range(5000)]
+    sums = cluster_sums(values, clusters, 1000, 3)  # 4,000,000 // 5,000 = 800 resamples a chunk: two chunks
+    weights = np.concatenate(list(resample_weights(5000, 1000, 3)))
+    assert np.array_equal(sums, weights @ values)
+    assert np.array_equal(cluster_sums(values[:50], clusters[:50], 20), cluster_sums(values[:50], clusters[:50], 20, 0))
+    assert np.array_equal(np.concatenate(list(resample_weights(5, 3))), np.concatenate(list(resample_weights(5, 3, 0))))
+    y = ["FAVOR", "NONE"] * 10
+    assert np.array_equal(bootstrap_confusions(y, y, [str(i) for i in range(20)], LABELS),
+                          bootstrap_confusions(y, y, [str(i) for i in range(20)], LABELS, n_boot=1000, random_state=0))
+    assert macro_f1(np.zeros((4, 3, 3)), []).shape == (4,)
+
+
+def test_percentile_interval_notes_word_for_word():
+    values = np.full(100, 0.5)
+    values[:2] = np.nan
+    assert percentile_interval(values, level=0.9, clusters=30, min_clusters=20).note == (
+        "every resample gives 0.500: the bootstrap sees no variation here, which does not mean there is none; "
+        "undefined in 2 of 100 resamples (2.0%)")
+    assert percentile_interval(np.full(10, 0.5), level=0.9, clusters=30, min_clusters=20).note == (
+        "every resample gives 0.500: the bootstrap sees no variation here, which does not mean there is none")
+    values[:10] = np.nan
+    assert percentile_interval(values, level=0.9, clusters=30, min_clusters=20).note == (
+        "undefined in 10 of 100 resamples (10.0%): more than the 5.0% a 90% interval may lose in each tail, so no "
+        "interval")
+    ok = percentile_interval(np.linspace(0, 1, 10), level=0.9, clusters=30, min_clusters=20)
+    assert ok.note is None and ok.undefined == 0
+    few = percentile_interval(None, level=0.9, clusters=3, min_clusters=20)
+    assert (few.undefined, few.resamples) == (0, 0)
