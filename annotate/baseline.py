@@ -467,8 +467,8 @@ class StanceBaseline(BaseEstimator):
             stance_sets = stance_sets or list(dict.fromkeys(without_mentions(s) for s in sets if without_mentions(s)))
             if len(stance.labels):
                 self.notes_.append("stance: no training row mentions its target, so the feature sets that read "
-                                   "mentions (" + ", ".join(sorted({n for s in sets for n in s
-                                                                    if reads_mentions((n,))})) + ") are not tried")
+                                   "mentions are not tried (" + ", ".join("+".join(s) for s in sets
+                                                                         if reads_mentions(s)) + ")")
         policies: list[str | None] = ["model"]
         if 0 < mentioned < len(stance.labels):
             policies = [u for u in UNMENTIONED if u in self.unmentioned]

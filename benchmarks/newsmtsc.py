@@ -13,10 +13,10 @@ Trains ``annotate.baseline`` (the same code as ``stance train``) on ``train.json
 row per (sentence, target), all under one target id, ``person``, whose mentions are the row's
 given mention offsets (the main mention and the data's ``further_mentions``, automatic
 coreference); the sentence's other labelled persons are mentions of another target (``other``)
-with no labels of its own. Folds are grouped by article (the first two fields of the gid:
-``allsides_1000``), so no article is split across folds. Every choice (the feature sets, among
-them those that read the mentions; the treatment of rows whose target is not mentioned; the
-stance mode; C; class weights) is made by cross-validation on ``train.jsonl`` alone, by macro F1
+with no labels of its own. Folds are grouped by article (the source and the article's number
+from the gid: ``allsides_1000``, ``polusa_v1_113706627``), so no article is split across folds.
+Every choice (the feature sets, among them those that read the mentions; the treatment of rows
+whose target is not mentioned; C; class weights) is made by cross-validation on ``train.jsonl`` alone, by macro F1
 over the three classes (the paper's F1m). Then every ``devtest_*.jsonl`` file in DIR is scored
 once, each on its own: F1m and F_avg with 95% bootstrap intervals (articles resampled), beside
 the published GRU-TSC with RoBERTa (82.5 on devtest_mt) and the figures measured on this machine
@@ -69,8 +69,14 @@ SAYS = ("NewsMTSC labels the sentiment of a news sentence toward a person it nam
 
 
 def article_of(gid: str) -> str:
-    """The article of a NewsMTSC gid: its first two fields (``allsides_1000_401_25_...`` -> ``allsides_1000``)."""
-    return "_".join(gid.split("_")[:2])
+    """The article of a NewsMTSC gid: the source and the article's number.
+
+    ``allsides_1000_401_25_...`` -> ``allsides_1000``; POLUSA's gids carry a version first,
+    ``polusa_v1_113706627_-1_68_...`` -> ``polusa_v1_113706627`` (its first two fields alone
+    would put all 4,118 POLUSA sentences of train.jsonl in one group).
+    """
+    fields = gid.split("_")
+    return "_".join(fields[:3] if fields[0] == "polusa" else fields[:2])
 
 
 def cpu_seconds() -> float:
@@ -250,7 +256,8 @@ def main() -> int:
     resources = [f"{r.package} ({r.licence}): {r.what}" for r in resources_of(chosen["features"])]
     for name in chosen["features"]:
         print(f"  {name}: {FEATURE_SETS[name].description}")
-    notes = [SAYS, timing, cv, "folds and bootstrap grouped by article: the first two fields of the gid",
+    notes = [SAYS, timing, cv, "folds and bootstrap grouped by article: the gid's source and article number "
+             "(allsides_1000, polusa_v1_113706627)",
              "each row's mentions: the given main mention and its further_mentions (the data's automatic coreference) "
              "as the target's; the sentence's other labelled persons as another target's"]
     notes += [f"lexicon or word list read: {line}" for line in resources] + list(model.notes_)

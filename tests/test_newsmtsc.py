@@ -42,6 +42,8 @@ def test_a_record_is_one_gold_row_per_target_with_its_mentions(tmp_path):
     assert len(rows) == 3
     gorsuch, trump, pelosi = rows
     assert gorsuch["article_id"] == "newsmtsc:allsides_1192" and trump["article_id"] == "newsmtsc:allsides_7"
+    # POLUSA's gids carry a version before the article's number.
+    assert newsmtsc.article_of("polusa_v1_113706627_-1_68_Anna_124_128") == "polusa_v1_113706627"
     assert gorsuch["stance"] == {"person": "FAVOR"} and trump["stance"] == {"person": "AGAINST"}
     assert pelosi["stance"] == {"person": "NONE"}
     # The main mention and the data's coreference are the target's; the other labelled person is another target's.
