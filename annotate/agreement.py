@@ -26,14 +26,14 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import combinations
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError, validation_problem
+from .errors import InputError
+from .files import read_model_lines
 from .gold import Gold, dawid_skene
 from .labels import Annotation, RejectedAnnotation
 from .metrics import Interval, cluster_sums, percentile_interval
@@ -909,21 +909,9 @@ def agreement_report(
 
 def read_rejects(path: str | os.PathLike[str]) -> Iterator[RejectedAnnotation]:
     """The lines of a rejects file of ``stance read`` (JSON lines), validated one by one."""
-    path = Path(path)
-    try:
-        handle = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such rejects file", path=path,
-                         fix="give the rejects file `stance read` wrote (--rejects, or OUTPUT.rejects.jsonl)") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield RejectedAnnotation.model_validate_json(line)
-            except ValidationError as exc:
-                raise InputError(validation_problem(exc), path=path, where=f"line {number}",
-                                 fix="rejects files are written by `stance read`, one record per line") from None
+    return read_model_lines(path, RejectedAnnotation, what="rejects file",
+                            fix="give the rejects file `stance read` wrote (--rejects, or OUTPUT.rejects.jsonl)",
+                            written_by="rejects files are written by `stance read`")
 
 
 # --- Markdown and the plot ---------------------------------------------------------------------

@@ -161,24 +161,24 @@ def mention_lines(scheme: Scheme, counts) -> list[str]:
 def cmd_sample(args: argparse.Namespace) -> None:
     from .sample import sample_tasks
 
-    if args.model:  # the model folder keeps its scheme: known from there, the tasks need no --scheme
-        _model_scheme(args)
+    # the model folder keeps its scheme: known from there, the tasks need no --scheme
+    model_scheme = _model_scheme(args) if args.model else None
     scheme = _data_scheme(args, args.tasks, "tasks")
     exclude: set[str] = set()
     if args.project:
         exclude = studio.sentence_ids(args.project, conn=studio.connection(args.data_dir), timeout=args.timeout)
     score = scored_by = None
-    if args.model:
+    if model_scheme is not None:
         from .modelcard import load_model, read_card
         from .predict import predictions_for
 
-        model = load_model(args.model)
-        if _model_scheme(args).id != scheme.id:
-            raise AnnotateError(f"the model is of scheme {model.scheme!r}, the tasks of {scheme.id!r}",
+        if model_scheme.id != scheme.id:
+            raise AnnotateError(f"the model is of scheme {model_scheme.id!r}, the tasks of {scheme.id!r}",
                                 path=args.model, fix="give a model trained on gold of the tasks' scheme")
+        model = load_model(args.model)
         scored_by = read_card(args.model).name
 
-        def score(tasks: list[dict]) -> list[float]:
+        def score(tasks: list[dict]) -> list[float]:  # noqa: F811 - None above when there is no model
             by_id = {t["data"]["sentence_id"]: t["predictions"][0]["score"]
                      for t in predictions_for(model, tasks)}
             return [by_id[t["data"]["sentence_id"]] for t in tasks]

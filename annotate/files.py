@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .errors import AnnotateError, InputError
 
@@ -47,6 +47,32 @@ def open_input(path: str | os.PathLike[str], *, what: str, fix: str, binary: boo
     except OSError as exc:
         raise InputError(f"cannot read the {what} ({exc.strerror})", path=path,
                          fix="check the path and its permissions") from None
+
+
+M = TypeVar("M")  # a pydantic model class, for read_model_lines
+
+
+def read_model_lines(path: str | os.PathLike[str], model: type[M], *, what: str, fix: str, written_by: str
+                     ) -> Iterator[M]:
+    """The lines of a JSON-lines file, each validated as a ``model`` (pydantic), blank lines skipped.
+
+    ``what`` and ``fix`` as for :func:`open_input`; a bad line is an :class:`InputError` naming it,
+    and ``written_by`` says what writes such files ("annotation files are written by ...").
+    """
+    from pydantic import ValidationError
+
+    from .errors import validation_problem
+
+    path = Path(path)
+    with open_input(path, what=what, fix=fix, binary=True) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield model.model_validate_json(line)
+            except ValidationError as exc:
+                raise InputError(validation_problem(exc), path=path, where=f"line {number}",
+                                 fix=f"{written_by}, one record per line") from None
 
 
 def _article(what: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, validation_problem
-from .files import MAX_DEPTH, DepthGuard, TooDeep, open_input
+from .files import MAX_DEPTH, DepthGuard, TooDeep, open_input, read_model_lines
 from .labeling import CLAIM_CONTROL, MENTION_CONTROL, MENTIONS_MODEL, SPAN_CONTROL, choice_questions
 from .mentions import MentionRecord
 from .scheme import SPAN_LABELS, Scheme
@@ -557,14 +557,5 @@ def read_exports(
 
 def read_annotations(path: str | os.PathLike[str]) -> Iterator[Annotation]:
     """The records of a ``stance read`` output file (JSON lines), validated line by line."""
-    path = Path(path)
-    with open_input(path, what="annotations file", fix="write one with `stance read EXPORT -o FILE`",
-                    binary=True) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield Annotation.model_validate_json(line)
-            except ValidationError as exc:
-                raise InputError(validation_problem(exc), path=path, where=f"line {number}",
-                                 fix="annotation files are written by `stance read`, one record per line") from None
+    return read_model_lines(path, Annotation, what="annotations file", fix="write one with `stance read EXPORT -o FILE`",
+                            written_by="annotation files are written by `stance read`")

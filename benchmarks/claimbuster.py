@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,9 @@ from annotate.baseline import StanceBaseline, train
 from annotate.errors import AnnotateError, InputError
 from annotate.evaluate import QuestionPredictions, majority_of_counts, report_from_predictions, write_report
 from annotate.features import FEATURE_SETS, resources_of
-from annotate.files import atomic_write
-from annotate.scheme import CLAIM_LABELS, Scheme, load_scheme
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # public_data.py, beside this file
+from public_data import scheme_of, timed, timing_line, write_reports  # noqa: E402
+from annotate.scheme import CLAIM_LABELS, Scheme
 
 SCHEME_ID = "claimbuster/v1"
 RUN = 100  # consecutive sentence ids per group
@@ -55,15 +55,6 @@ MEASURED = {"f1": 83.0, "macro_f1": 84.1}  # TF-IDF + linear SVM (balanced, C=0.
 OUT = Path(__file__).resolve().parent / "results" / "claimbuster"
 SAYS = ("ClaimBuster's check-worthy factual claim (CFS) is narrower than the scheme's CLAIM: a statement of fact "
         "worth checking, not any disputable assertion (opinions, predictions and judgements are CLAIMs, not CFS)")
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (joblib's workers are shut down first, so they count)."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True)
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def read_file(path: Path) -> list[dict]:
@@ -95,9 +86,8 @@ def read_file(path: Path) -> list[dict]:
 
 def scheme_for_claimbuster() -> Scheme:
     """The seeds' scheme with an id of its own and one placeholder target (ClaimBuster has no stance)."""
-    base = load_scheme().model_dump(mode="json")
-    targets = [{"id": "unused", "name": "(no stance)", "description": "ClaimBuster labels claims only"}]
-    return Scheme.model_validate({**base, "id": SCHEME_ID, "name": "ClaimBuster", "targets": targets})
+    return scheme_of(SCHEME_ID, "ClaimBuster",
+                     [{"id": "unused", "name": "(no stance)", "description": "ClaimBuster labels claims only"}])
 
 
 def average_precision(y_true: list[str], score: np.ndarray) -> float:
@@ -195,18 +185,11 @@ def main() -> int:
           + ", ".join(f"{n} ({len(r):,})" for n, r in test_rows.items())
           + f"; {platform.python_version()}, {os.cpu_count()} cores, n_jobs={args.n_jobs}")
     print(f"note: {SAYS}")
-    load_before = os.getloadavg()[0]
-    started, cpu_before = time.perf_counter(), cpu_seconds()
-    model = train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs)
-    seconds = time.perf_counter() - started
-    cpu = cpu_seconds() - cpu_before
-    load = (load_before + os.getloadavg()[0]) / 2
+    model, timing = timed(lambda: train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs))
+    seconds, cpu, load = timing.seconds, timing.cpu, timing.load
     sel = model.selection_["claim"]
     chosen = sel["chosen"]
-    timing = (f"training took {seconds:.1f} s with n_jobs={args.n_jobs} on {os.cpu_count()} cores shared with other "
-              f"work (1-minute load average {load:.1f} while it ran), {cpu:.1f} s of CPU in all: "
-              f"{sel['folds']}-fold grouped cross-validation over {len(sel['candidates'])} configurations, then the "
-              "chosen one refitted and calibrated")
+    timing = timing_line(timing, sel, n_jobs=args.n_jobs)
     print(timing)
     per = ", ".join(f"{k} {100 * v:.2f}" for k, v in (sel.get("best_per_features") or {}).items())
     cv = (f"Cross-validated macro F1 (training sentences only), best per feature sets: {per or '—'}. Chosen: features "
@@ -258,14 +241,7 @@ def main() -> int:
                "load_average": round(load, 1),
                "chosen": chosen, "cv": cv, "selection": {k: v for k, v in sel.items() if k != "candidates"},
                "test": results, "measured_here": MEASURED, "goal_f1": GOAL, "goal": goal, "notes": notes}
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out / "report.json") as out:
-        out.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    with atomic_write(args.out / "report.md") as out:
-        out.write(markdown(summary))
-    plot(results, args.out / "scores.png")
-    print(f"wrote {args.out / 'report.json'}, {args.out / 'report.md'}, {args.out / 'scores.png'} and a folder per "
-          "test file")
+    write_reports(summary, args.out, markdown=markdown, plot=plot, results=results)
     return 0
 
 

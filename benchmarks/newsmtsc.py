@@ -48,8 +48,9 @@ from annotate.errors import AnnotateError, InputError
 from annotate.evaluate import (EvaluationReport, QuestionPredictions, majority_of_counts, report_from_predictions,
                                write_report)
 from annotate.features import FEATURE_SETS, resources_of
-from annotate.files import atomic_write
-from annotate.scheme import STANCE_LABELS, Scheme, load_scheme
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # public_data.py, beside this file
+from public_data import scheme_of, timed, timing_line, write_reports  # noqa: E402
+from annotate.scheme import STANCE_LABELS, Scheme
 
 SCHEME_ID = "newsmtsc/v1"
 TARGET = "person"
@@ -77,15 +78,6 @@ def article_of(gid: str) -> str:
     """
     fields = gid.split("_")
     return "_".join(fields[:3] if fields[0] == "polusa" else fields[:2])
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (joblib's workers are shut down first, so they count)."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True)
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def read_file(path: Path) -> list[dict]:
@@ -131,11 +123,10 @@ def read_file(path: Path) -> list[dict]:
 
 def scheme_for_newsmtsc() -> Scheme:
     """The seeds' scheme with one target, the person a row is about, and an id of its own (labels unchanged)."""
-    base = load_scheme().model_dump(mode="json")
     targets = [{"id": TARGET, "name": "the person the row is about",
                 "description": "a person named in the sentence; FAVOR: the sentence is positive toward them, AGAINST: "
                                "negative, NONE: neutral"}]
-    return Scheme.model_validate({**base, "id": SCHEME_ID, "name": "NewsMTSC", "targets": targets})
+    return scheme_of(SCHEME_ID, "NewsMTSC", targets)
 
 
 def predictions_of(model: StanceBaseline, rows: list[dict]) -> QuestionPredictions:
@@ -232,18 +223,11 @@ def main() -> int:
           + f"; {platform.python_version()}, {os.cpu_count()} cores, n_jobs={args.n_jobs}")
     print(f"note: {SAYS}")
 
-    load_before = os.getloadavg()[0]
-    started, cpu_before = time.perf_counter(), cpu_seconds()
-    model = train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs, stance_metric="macro F1")
-    seconds = time.perf_counter() - started
-    cpu = cpu_seconds() - cpu_before
-    load = (load_before + os.getloadavg()[0]) / 2
+    model, timing = timed(lambda: train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs, stance_metric="macro F1"))
+    seconds, cpu, load = timing.seconds, timing.cpu, timing.load
     sel = model.selection_["stance"]
     chosen = sel["chosen"]
-    timing = (f"training took {seconds:.1f} s with n_jobs={args.n_jobs} on {os.cpu_count()} cores shared with other "
-              f"work (1-minute load average {load:.1f} while it ran), {cpu:.1f} s of CPU in all: "
-              f"{sel['folds']}-fold grouped cross-validation over {len(sel['candidates'])} configurations, then the "
-              "chosen one refitted and calibrated")
+    timing = timing_line(timing, sel, n_jobs=args.n_jobs)
     print(timing)
     per = lambda d: ", ".join(f"{k} {100 * v:.2f}" for k, v in d.items())  # noqa: E731
     cv = (f"Cross-validated macro F1 (training rows only), best per feature sets: "
@@ -303,14 +287,7 @@ def main() -> int:
                "chosen": chosen, "cv": cv, "selection": {k: v for k, v in sel.items() if k != "candidates"},
                "test": results, "published": dict(PUBLISHED), "measured_here": dict(MEASURED), "goal_f1m": GOAL,
                "goal": goal, "notes": notes}
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out / "report.json") as out:
-        out.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    with atomic_write(args.out / "report.md") as out:
-        out.write(markdown(summary))
-    plot(results, args.out / "scores.png")
-    print(f"wrote {args.out / 'report.json'}, {args.out / 'report.md'}, {args.out / 'scores.png'} and a folder per "
-          "test file")
+    write_reports(summary, args.out, markdown=markdown, plot=plot, results=results)
     return 0
 
 

@@ -48,7 +48,9 @@ from annotate.predict import margins
 from annotate.errors import AnnotateError, InputError
 from annotate.evaluate import (EvaluationReport, QuestionPredictions, confusion_matrix, f_avg, majority_of_counts,
                                report_from_predictions, write_report)
-from annotate.scheme import STANCE_LABELS, Scheme, load_scheme
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # public_data.py, beside this file
+from public_data import scheme_of, timed, timing_line  # noqa: E402
+from annotate.scheme import STANCE_LABELS, Scheme
 
 FILES = {"train": ("trialdata-all-annotations.txt", "trainingdata-all-annotations.txt"),
          "test": ("testdata-taskA-all-annotations.txt",)}
@@ -100,9 +102,8 @@ def read_file(path: Path) -> list[dict]:
 
 def scheme_for_semeval() -> Scheme:
     """The seeds' scheme with SemEval's five targets and an id of its own (labels unchanged)."""
-    base = load_scheme().model_dump(mode="json")
     targets = [{"id": slug, "name": name, "description": name} for name, slug in TARGETS.items()]
-    return Scheme.model_validate({**base, "id": SCHEME_ID, "name": "SemEval-2016 Task 6", "targets": targets})
+    return scheme_of(SCHEME_ID, "SemEval-2016 Task 6", targets)
 
 
 def target_of(row: dict) -> str:
@@ -274,16 +275,10 @@ def main() -> int:
           f"{len(test_rows):,} test tweets; {platform.python_version()}, {os.cpu_count()} cores, "
           f"n_jobs={args.n_jobs}")
 
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    model = train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs)
-    seconds = time.perf_counter() - started
-    load = (load_before + os.getloadavg()[0]) / 2
+    model, timing = timed(lambda: train(train_rows, scheme, random_state=args.seed, n_jobs=args.n_jobs))
     sel = model.selection_["stance"]
     chosen = sel["chosen"]
-    timing = (f"training took {seconds:.1f} s with n_jobs={args.n_jobs} on {os.cpu_count()} cores shared with other "
-              f"work (1-minute load average {load:.1f} while it ran): {sel['folds']}-fold cross-validation over "
-              f"{len(sel['candidates'])} configurations, then the chosen one refitted and calibrated")
+    timing = timing_line(timing, sel, n_jobs=args.n_jobs, grouped=False)
     print(timing)
     per_mode = ", ".join(f"{m} {100 * s:.2f}" for m, s in sel["best_per_mode"].items())
     per_features = ", ".join(f"{f} {100 * s:.2f}" for f, s in sel["best_per_features"].items())
