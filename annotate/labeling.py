@@ -129,13 +129,16 @@ def where_to_look(scheme: Scheme, mentions: Sequence[Mapping], mentioned: Sequen
     return "".join(parts)
 
 
+_WIDE = re.compile("[\U00010000-\U0010FFFF]")  # characters that are two UTF-16 code units
+
+
 def mention_regions(mentions: Sequence[Mapping], text: str) -> list[dict]:
     """The ``mention`` regions of a task's mentions: a pre-annotation, read-only, one per mention.
 
     Label Studio counts offsets in UTF-16 code units (as the browser does), so a mention after
     a character outside the BMP moves by one unit per such character.
     """
-    wide = [i for i, c in enumerate(text) if ord(c) > 0xFFFF] if any(ord(c) > 0xFFFF for c in text) else []
+    wide = [m.start() for m in _WIDE.finditer(text)]
 
     def units(offset: int) -> int:
         return offset + sum(1 for i in wide if i < offset)

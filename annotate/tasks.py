@@ -91,15 +91,22 @@ def article_tasks(
     where = where if where is not None else where_maker(scheme)
     per_sentence = sentence_mentions(finder.find(text), spans) if finder.active else [[] for _ in spans]
     named = [{m.target for m in found} if found else _NONE for found in per_sentence]
+    any_named = any(named)
+    quiet = where((), (), ())
     order = scheme.target_ids
     for i, (start, end) in enumerate(spans):
         before = text[spans[max(0, i - context)][0] : spans[i - 1][1]] if i and context else ""
         after = text[spans[i + 1][0] : spans[min(last, i + context)][1]] if i < last and context else ""
         found = per_sentence[i]
-        mentions = [m.as_json() for m in found]
-        here = mentioned(found, order) if found else []
-        around = _NONE.union(*named[max(0, i - context):i], *named[i + 1:i + 1 + context])
-        in_context = [t for t in order if t in around and t not in named[i]] if around else []
+        around = (_NONE.union(*named[max(0, i - context):i], *named[i + 1:i + 1 + context]) if any_named
+                  else _NONE)
+        if found or around:
+            mentions = [m.as_json() for m in found]
+            here = mentioned(found, order) if found else []
+            in_context = [t for t in order if t in around and t not in named[i]] if around else []
+            shown = where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context))
+        else:  # most sentences: no target named in or around them
+            mentions, here, in_context, shown = [], [], [], quiet
         task = {
             "data": {
                 "text": text[start:end],
@@ -116,7 +123,7 @@ def article_tasks(
                 "mentions": mentions,
                 "targets_mentioned": here,
                 "targets_in_context": in_context,
-                "where_to_look": where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context)),
+                "where_to_look": shown,
             }
         }
         if mentions:
@@ -163,9 +170,11 @@ class _Maker:
                     missing = self.fields - data.keys()
                     if missing:  # a guard on the generator itself
                         raise AssertionError(f"tasks lack config fields {sorted(missing)}")
-                mentioning.update(data["targets_mentioned"])
-                in_context.update(data["targets_in_context"])
-                with_mentions += bool(data["targets_mentioned"])
+                if data["targets_mentioned"]:  # most tasks name none: Counter.update is not free
+                    mentioning.update(data["targets_mentioned"])
+                    with_mentions += 1
+                if data["targets_in_context"]:
+                    in_context.update(data["targets_in_context"])
                 lines.append(dumps(task))
                 n += 1
             per_article.append(n)
