@@ -101,19 +101,18 @@ class MentionFinder:
     def find(self, text: str) -> list[Mention]:
         """The mentions in ``text``, in text order, none overlapping another."""
         if self._trie is None:
-            method = None
-        elif len(text.lower()) != len(text):
-            method = "folded"
-        else:
-            method = "heads" if self._heads is not None else "trie"
-        return self._find_with(text, method)
+            return self._find_with(text, None)
+        low = text.lower()
+        if len(low) != len(text):
+            return self._find_with(text, "folded")
+        return self._find_with(text, "heads" if self._heads is not None else "trie", low)
 
-    def _find_with(self, text: str, method: str | None) -> list[Mention]:
+    def _find_with(self, text: str, method: str | None, low: str | None = None) -> list[Mention]:
         found: list[tuple[int, int, str]] = []
         if method == "heads":
-            found.extend(self._find_heads(text.lower()))
+            found.extend(self._find_heads(text.lower() if low is None else low))
         elif method == "trie":
-            found.extend(self._find_trie(text.lower()))
+            found.extend(self._find_trie(text.lower() if low is None else low))
         elif method == "folded":
             found.extend(self._find_folded(text))
         for regex, bounded, target in self._patterns:

@@ -6,6 +6,7 @@ it can be written (and read) one task at a time whatever the corpus size.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -69,69 +70,85 @@ class TaskCounts:
     with_mentions: int = 0
 
 
-def article_tasks(
-    article: Article, scheme: Scheme, *, context: int = 1, language: str = "en",
-    finder: MentionFinder | None = None, where: Callable[[tuple, tuple, tuple], str] | None = None,
-) -> Iterator[dict]:
-    """The tasks of one article, one per sentence, in reading order.
+def article_lines(
+    article_id: str, text: str, date: str, title: str, scheme: Scheme, *, context: int = 1,
+    language: str = "en", finder: MentionFinder | None = None,
+    where: Callable[[tuple, tuple, tuple], str] | None = None,
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """The tasks of one article as JSON lines, one per sentence, in reading order.
 
-    ``context`` sentences before and after are cut from the article text as they stand
-    there (line breaks kept), so an annotator sees the sentence in its place. Every task
-    carries the mentions of the scheme's targets in its sentence (offsets into the sentence),
-    the targets named there and those named only in its context sentences; a task with
-    mentions carries them as a pre-annotation that highlights them.
+    Yields each task's line with the targets named in its sentence and those named only in its
+    context sentences. ``context`` sentences before and after are cut from the article text as
+    they stand there (line breaks kept), so an annotator sees the sentence in its place. Every
+    task carries the mentions of the scheme's targets in its sentence (offsets into the
+    sentence), the targets named there and those named only around it; a task with mentions
+    carries them as a pre-annotation that highlights them.
+
+    A line is what :func:`annotate.files.dumps` makes of the task (compact, keys in the order
+    of :class:`TaskData`), assembled from pieces: each sentence's text is escaped once (with
+    the escaping ``json`` itself uses), also where it is a neighbour's context, and the parts
+    every task of the article shares once per article.
     """
-    text = article.text
     spans = sentence_spans(text, language=language)
-    date = article.date.isoformat() if article.date else ""
-    title = article.title or ""
-    splitter = f"{SPLITTER} ({language})"
-    last = len(spans) - 1
+    if not spans:
+        return
     finder = finder if finder is not None else MentionFinder(scheme)
     where = where if where is not None else where_maker(scheme)
     per_sentence = sentence_mentions(finder.find(text), spans) if finder.active else [[] for _ in spans]
     named = [{m.target for m in found} if found else _NONE for found in per_sentence]
     any_named = any(named)
-    quiet = where((), (), ())
     order = scheme.target_ids
+    last = len(spans) - 1
+    sentences = [text[start:end] for start, end in spans]
+    quoted = [_quote(s) for s in sentences]
+    if context == 1:  # the context of a sentence is its neighbour, already escaped
+        befores, afters = [_EMPTY, *quoted[:-1]], [*quoted[1:], _EMPTY]
+    elif context == 0:
+        befores = afters = [_EMPTY] * len(spans)
+    else:
+        befores = [_quote(text[spans[max(0, i - context)][0]:spans[i - 1][1]]) if i else _EMPTY
+                   for i in range(len(spans))]
+        afters = [_quote(text[spans[i + 1][0]:spans[min(last, i + context)][1]]) if i < last else _EMPTY
+                  for i in range(len(spans))]
+    article = _quote(article_id)
+    sentence_id = article[:-1] + ":"  # the id's closing quote comes after the offsets
+    shared = f'"date":{_quote(date)},"title":{_quote(title)},"context_before":'
+    tail = f',"scheme":{_quote(scheme.id)},"splitter":{_quote(f"{SPLITTER} ({language})")},'
+    quiet = ('"mentions":[],"targets_mentioned":[],"targets_in_context":[],"where_to_look":'
+             + _quote(where((), (), ())) + "}}")
     for i, (start, end) in enumerate(spans):
-        before = text[spans[max(0, i - context)][0] : spans[i - 1][1]] if i and context else ""
-        after = text[spans[i + 1][0] : spans[min(last, i + context)][1]] if i < last and context else ""
         found = per_sentence[i]
         around = (_NONE.union(*named[max(0, i - context):i], *named[i + 1:i + 1 + context]) if any_named
                   else _NONE)
         if found or around:
-            mentions = [m.as_json() for m in found]
-            here = mentioned(found, order) if found else []
-            in_context = [t for t in order if t in around and t not in named[i]] if around else []
+            here = mentioned(found, order) if found else _NO_TARGETS
+            in_context = [t for t in order if t in around and t not in named[i]] if around else _NO_TARGETS
             shown = where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context))
+            if found:
+                mentions = [m.as_json() for m in found]
+                listed = dumps(mentions)
+                close = f',"predictions":[{dumps(mentions_prediction(mentions, sentences[i], scheme))}]}}'
+            else:
+                listed, close = "[]", "}"
+            rest = (f'"mentions":{listed},"targets_mentioned":{_ids(tuple(here))},'
+                    f'"targets_in_context":{_ids(tuple(in_context))},"where_to_look":{_quote(shown)}}}{close}')
         else:  # most sentences: no target named in or around them
-            mentions, here, in_context, shown = [], [], [], quiet
-        task = {
-            "data": {
-                "text": text[start:end],
-                "article_id": article.id,
-                "sentence_id": f"{article.id}:{start}-{end}",
-                "start": start,
-                "end": end,
-                "date": date,
-                "title": title,
-                "context_before": before,
-                "context_after": after,
-                "scheme": scheme.id,
-                "splitter": splitter,
-                "mentions": mentions,
-                "targets_mentioned": here,
-                "targets_in_context": in_context,
-                "where_to_look": shown,
-            }
-        }
-        if mentions:
-            task["predictions"] = [mentions_prediction(mentions, task["data"]["text"], scheme)]
-        yield task
+            here, in_context, rest = _NO_TARGETS, _NO_TARGETS, quiet
+        yield (f'{{"data":{{"text":{quoted[i]},"article_id":{article},"sentence_id":{sentence_id}{start}-{end}",'
+               f'"start":{start},"end":{end},{shared}{befores[i]},"context_after":{afters[i]}{tail}{rest}',
+               here, in_context)
 
 
 _NONE: frozenset[str] = frozenset()
+_NO_TARGETS: list[str] = []
+_quote = json.encoder.encode_basestring  # the C escaping json.dumps(ensure_ascii=False) uses for strings
+_EMPTY = _quote("")
+
+
+@lru_cache(maxsize=1024)
+def _ids(ids: tuple[str, ...]) -> str:
+    """A list of target ids as JSON."""
+    return dumps(list(ids))
 
 
 def where_maker(scheme: Scheme) -> Callable[[tuple, tuple, tuple], str]:
@@ -145,40 +162,42 @@ def where_maker(scheme: Scheme) -> Callable[[tuple, tuple, tuple], str]:
 
 CHUNK = 32  # articles per piece of work for a worker process
 
+# What a worker needs of an article (an Article is a pydantic model: slow to pickle).
+Piece = tuple[str, str, str, str]  # id, text, date (YYYY-MM-DD or ''), title (or '')
+
+
+def _piece(article: Article) -> Piece:
+    return article.id, article.text, article.date.isoformat() if article.date else "", article.title or ""
+
 
 class _Maker:
-    """Makes the encoded task lines of articles: one per process, its finder compiled once."""
+    """Makes the task lines of articles: one per process, its finder compiled once."""
 
     def __init__(self, scheme: Scheme, context: int, language: str) -> None:
         self.scheme, self.context, self.language = scheme, context, language
         self.finder, self.where = MentionFinder(scheme), where_maker(scheme)
-        self.fields = config_fields(labeling_config(scheme))
+        missing = config_fields(labeling_config(scheme)) - TaskData.model_fields.keys()
+        if missing:  # a guard on the lines themselves: every field the config names is in each task
+            raise AssertionError(f"tasks lack config fields {sorted(missing)}")
 
-    def make(self, articles: Sequence[Article]) -> tuple[list[str], list[int], Counter, Counter, int]:
-        """The JSON lines of the articles' tasks, tasks per article, and the mention counts."""
+    def make(self, pieces: Sequence[Piece]) -> tuple[str, int, Counter, Counter, int]:
+        """The articles' task lines joined as the file holds them (``",\\n"`` between), how
+        many, and the mention counts."""
         lines: list[str] = []
-        per_article: list[int] = []
         mentioning: Counter = Counter()
         in_context: Counter = Counter()
         with_mentions = 0
-        for article in articles:
-            n = 0
-            for task in article_tasks(article, self.scheme, context=self.context, language=self.language,
-                                      finder=self.finder, where=self.where):
-                data = task["data"]
-                if n == 0:
-                    missing = self.fields - data.keys()
-                    if missing:  # a guard on the generator itself
-                        raise AssertionError(f"tasks lack config fields {sorted(missing)}")
-                if data["targets_mentioned"]:  # most tasks name none: Counter.update is not free
-                    mentioning.update(data["targets_mentioned"])
+        for article_id, text, date, title in pieces:
+            for line, here, around in article_lines(article_id, text, date, title, self.scheme,
+                                                     context=self.context, language=self.language,
+                                                     finder=self.finder, where=self.where):
+                if here:  # most tasks name none: Counter.update is not free
+                    mentioning.update(here)
                     with_mentions += 1
-                if data["targets_in_context"]:
-                    in_context.update(data["targets_in_context"])
-                lines.append(dumps(task))
-                n += 1
-            per_article.append(n)
-        return lines, per_article, mentioning, in_context, with_mentions
+                if around:
+                    in_context.update(around)
+                lines.append(line)
+        return ",\n".join(lines), len(lines), mentioning, in_context, with_mentions
 
 
 _WORKER: _Maker | None = None
@@ -189,15 +208,15 @@ def _start_worker(scheme_json: str, context: int, language: str) -> None:
     _WORKER = _Maker(Scheme.model_validate_json(scheme_json), context, language)
 
 
-def _work(articles: list[Article]) -> tuple[list[str], list[int], Counter, Counter, int]:
+def _work(pieces: list[Piece]) -> tuple[str, int, Counter, Counter, int]:
     assert _WORKER is not None
-    return _WORKER.make(articles)
+    return _WORKER.make(pieces)
 
 
-def _chunks(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    chunk: list[Article] = []
-    for article in articles:
-        chunk.append(article)
+def _chunks(pieces: Iterable[Piece], size: int) -> Iterator[list[Piece]]:
+    chunk: list[Piece] = []
+    for piece in pieces:
+        chunk.append(piece)
         if len(chunk) == size:
             yield chunk
             chunk = []
@@ -226,28 +245,28 @@ def write_tasks(
     mentioning: Counter = Counter()
     in_context: Counter = Counter()
 
-    def counted(articles: Iterable[Article]) -> Iterator[Article]:
+    def counted(articles: Iterable[Article]) -> Iterator[Piece]:
         for article in articles:
             counts.articles += 1
             counts.characters += len(article.text)
-            yield article
+            yield _piece(article)
 
-    def take(result: tuple[list[str], list[int], Counter, Counter, int]) -> list[str]:
-        lines, per_article, named, around, with_mentions = result
+    def take(result: tuple[str, int, Counter, Counter, int]) -> str:
+        lines, n, named, around, with_mentions = result
         mentioning.update(named)
         in_context.update(around)
         counts.with_mentions += with_mentions
-        counts.sentences += len(lines)
+        counts.sentences += n
         if on_task is not None:
-            on_task(len(lines))  # the tasks of these articles are made
+            on_task(n)  # the tasks of these articles are made
         return lines
 
-    def lines() -> Iterator[str]:
+    def blocks() -> Iterator[str]:
         chunks = _chunks(counted(articles), CHUNK)
         if jobs <= 1:
             maker = _Maker(scheme, context, language)
             for chunk in chunks:
-                yield from take(maker.make(chunk))
+                yield take(maker.make(chunk))
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -260,16 +279,18 @@ def write_tasks(
             for chunk in chunks:
                 pending.append(pool.submit(_work, chunk))
                 if len(pending) >= 2 * jobs:
-                    yield from take(pending.popleft().result())
+                    yield take(pending.popleft().result())
             while pending:
-                yield from take(pending.popleft().result())
+                yield take(pending.popleft().result())
 
     with atomic_write(path) as out:
         out.write("[")
         first = True
-        for line in lines():
+        for block in blocks():
+            if not block:  # articles without a sentence
+                continue
             out.write("\n" if first else ",\n")
-            out.write(line)
+            out.write(block)
             first = False
         out.write("\n]\n")
     counts.mentioning = {t: mentioning[t] for t in scheme.target_ids if mentioning[t]}

@@ -157,3 +157,39 @@ def test_worker_processes_write_the_same_bytes(tmp_path):
     assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
     assert one == two and one.articles == 150 and one.sentences == 600
     assert one.mentioning == {"haftar_lna": 150, "gna": 150, "turkey_military": 300}
+
+
+def test_each_line_is_the_canonical_json_of_its_task_whatever_the_characters(tmp_path):
+    """The lines are assembled from escaped pieces: each must be exactly what ``dumps`` makes of the
+    task it holds (keys in TaskData's order), for quotes, backslashes, control characters, line and
+    paragraph separators, characters outside the BMP, in the text, the id, the title; any context."""
+    from annotate.files import dumps
+    from annotate.tasks import Task, TaskData
+
+    odd = ['He said "Haftar\\\'s men" left.', "Tab\there, bell \x07 and NUL-free \x1f end.",
+           "Line\u2028sep and para\u2029sep: the GNA.", "Emoji 😀 before Erdogan’s plan.",
+           "Back\\slash \\u0041 not an escape.", "Del \x7f and é ü ß in Tripoli."]
+    corpus = tmp_path / "odd.jsonl"
+    corpus.write_text("".join(json.dumps({
+        "id": f'a"{i}\\x', "title": f'T "{i}"\n\\', "date": "2020-01-0" + str(i + 1),
+        "text": " ".join(odd[i:] + odd[:i])}) + "\n" for i in range(len(odd))), encoding="utf-8")
+    fields = list(TaskData.model_fields)
+    for context in (0, 1, 2, 3):
+        path = tmp_path / f"c{context}.json"
+        write_tasks(iter_articles([corpus]), path, SCHEME, context=context, jobs=1)
+        lines = path.read_text(encoding="utf-8").split("\n")[1:-2]
+        assert len(lines) >= 6 * len(odd)
+        articles = {a.id: a.text for a in iter_articles([corpus])}
+        for line in lines:
+            line = line.removesuffix(",")
+            task = json.loads(line)
+            assert line == dumps(task)
+            assert list(task["data"]) == fields
+            Task.model_validate(task)
+            data = task["data"]
+            assert articles[data["article_id"]][data["start"]:data["end"]] == data["text"]
+        named = [json.loads(line.removesuffix(","))["data"] for line in lines]
+        assert any(d["mentions"] for d in named)
+        assert any(d["targets_in_context"] for d in named) == (context > 0)
+        if context == 0:
+            assert all(d["context_before"] == d["context_after"] == "" for d in named)
