@@ -16,7 +16,10 @@ from annotate.gold import (
     Conflict,
     Gold,
     adjudicate,
+    _decide,
     dawid_skene,
+    labelled_by,
+    person,
     read_conflicts,
     read_gold,
     resolve,
@@ -40,10 +43,11 @@ def span(label: str, start: int, end: int) -> Span:
 
 
 def ann(sentence: str, annotator: str, claim: str = "CLAIM", stance: dict | None = None,
-        spans: list[Span] | None = None) -> Annotation:
+        spans: list[Span] | None = None, email: str | None = None) -> Annotation:
     ident = next(_ids)
     return Annotation(
-        sentence_id=sentence, article_id=sentence.split(":")[0], text=TEXT, annotator=Annotator(id=annotator),
+        sentence_id=sentence, article_id=sentence.split(":")[0], text=TEXT,
+        annotator=Annotator(id=annotator, email=email),
         stance={t: "NONE" for t in TARGETS} | (stance or {}), claim=claim, spans=spans or [],
         annotation_id=ident, task_id=ident, scheme=SCHEME.id)
 
@@ -282,6 +286,10 @@ def test_adjudicate_dawid_skene_is_crowdkit_per_question() -> None:
     decided = [g for g in gold if "gna" in g.stance]
     assert decided and all(g.provenance.questions["stance_gna"].support >= 0.6 for g in decided)
     assert {c.kind for c in conflicts} <= {"under min-agreement", "tie"} and counts.under_agreement > 0
+    for c in conflicts:
+        if c.kind == "under min-agreement":
+            top = max(c.scores, key=c.scores.get)
+            assert c.reason == f"support {c.scores[top]:.4g} (posterior of {top}) under --min-agreement 0.6"
 
 
 def test_dawid_skene_beats_majority_with_a_spammer() -> None:
@@ -355,3 +363,198 @@ def test_json_round_trip_and_readers(tmp_path) -> None:
     (tmp_path / "bad.jsonl").write_text(gold[0].model_dump_json().replace('"method":', '"methd":') + "\n")
     with pytest.raises(InputError, match="bad.jsonl: line 1: Field required at provenance -> method"):
         list(read_gold(tmp_path / "bad.jsonl"))
+
+
+# --- who labelled: the model card's list ---------------------------------------------------------
+
+
+def test_person_shows_the_email_and_the_id() -> None:
+    assert person("2", "amira.haddad@example.com") == "amira.haddad@example.com (id 2)"
+    assert person("3", None) == "id 3"
+    assert person("4", "") == "id 4"
+
+
+def test_labelled_by_annotators_in_natural_order_then_reviewers() -> None:
+    s, t, u = "a:0-38", "a:40-60", "b:0-10"
+    gold, _, _ = adjudicate(
+        [ann(s, "2"), ann(s, "10", email="ten@example.com"), ann(s, "b", "NO_CLAIM"),
+         ann(t, "2", email="two@example.com"), ann(t, "10"), ann(t, "3", "NO_CLAIM"),
+         ann(u, "2"), ann(u, "1", "NO_CLAIM")], SCHEME, method="majority")
+    rows = {g.sentence_id: g for g in gold}
+    # the claim of s is 2 CLAIM against 1; of t 2 against 1; of u a tie, resolved by three reviewers
+    rows[s] = resolve(rows[s], "claim", "NO_CLAIM", reviewer="lead@example.com", reviewer_id="7")
+    rows[t] = resolve(rows[t], "stance_gna", "FAVOR", reviewer="9", reviewer_id="9")
+    rows[u] = resolve(rows[u], "claim", "CLAIM", reviewer="ann")
+    expected = ["id 1", "two@example.com (id 2)", "id 3", "ten@example.com (id 10)", "id b",
+                "9 (reviewer)", "ann (reviewer)", "lead@example.com (id 7) (reviewer)"]
+    rows = [rows[s], rows[t], rows[u]]
+    assert labelled_by(rows) == expected
+    assert labelled_by(rows[::-1]) == expected  # an email given once is kept, whichever row comes first
+    # the rows as read back from a gold file, as plain dicts
+    assert labelled_by(json.loads(g.model_dump_json()) for g in rows) == expected
+    assert labelled_by([rows[1]]) == ["two@example.com (id 2)", "id 3", "id 10", "9 (reviewer)"]
+    assert labelled_by(gold[:1]) == ["id 2", "ten@example.com (id 10)", "id b"]  # nobody reviewed
+
+
+def test_labelled_by_rows_without_provenance() -> None:
+    assert labelled_by([]) == []
+    assert labelled_by([{}, {"provenance": None},
+                        {"provenance": {"annotators": None, "emails": None, "questions": None}}]) == []
+    row = {"provenance": {"annotators": ["5"], "questions": {"claim": {"reviewer": None}}}}
+    assert labelled_by([row]) == ["id 5"]
+
+
+# --- boundaries and messages --------------------------------------------------------------------
+
+
+def test_min_agreement_forgives_rounding_and_applies_to_spans() -> None:
+    s = "a:0-38"
+    source = span("SOURCE", 0, 15)
+    three = [ann(s, "1", spans=[source]), ann(s, "2", spans=[source]), ann(s, "3", "NO_CLAIM")]
+    # the span of 2 of 3 annotators: a strict majority, but its share 2/3 is under 0.7
+    (g,), _, counts = adjudicate(three, SCHEME, method="majority", min_agreement=0.7)
+    assert g.spans == [] and [(x.annotators, x.support) for x in g.disputed_spans] == [(["1", "2"], 2 / 3)]
+    assert (counts.spans_agreed, counts.spans_disputed) == (0, 1)
+    (g,), _, _ = adjudicate(three, SCHEME, method="majority", min_agreement=2 / 3)
+    assert [x.annotators for x in g.spans] == [["1", "2"]] and g.disputed_spans == []
+    # 3 of 4 (0.75) reaches a min-agreement 1e-12 over it, for the label and for the span
+    four = three[:2] + [ann(s, "3", spans=[source]), ann(s, "4", "NO_CLAIM")]
+    limit = 0.75 + 1e-12
+    assert limit - 1e-12 == 0.75 and limit > 0.75
+    (g,), conflicts, _ = adjudicate(four, SCHEME, method="majority", min_agreement=limit)
+    assert conflicts == [] and g.claim == "CLAIM" and [x.support for x in g.spans] == [0.75]
+    (g,), conflicts, _ = adjudicate(four, SCHEME, method="majority", min_agreement=0.76)
+    assert [c.question for c in conflicts] == ["claim"] and g.spans == []
+
+
+def test_decide_counts_a_tie_within_1e_9() -> None:
+    votes = ["CLAIM", "NO_CLAIM"]
+    for gap, expected in ((1e-9, (None, "tie")), (2e-9, ("CLAIM", None))):
+        label, kind, _ = _decide("dawid-skene", {"CLAIM": 0.5, "NO_CLAIM": 0.5 - gap}, votes, min_agreement=0.0,
+                                 min_annotators=1)
+        assert (label, kind) == expected
+
+
+def test_too_few_annotators_reason_counts_them() -> None:
+    anns = [ann("a:0-38", "1"), ann("a:0-38", "2")]
+    _, conflicts, counts = adjudicate(anns, SCHEME, method="majority", min_annotators=3)
+    assert counts.too_few_annotators == 4
+    assert {c.reason for c in conflicts} == {"2 annotators, under --min-annotators 3"}
+
+
+def test_sentences_sorted_by_article_start_end() -> None:
+    ids = ["a:10-20", "b", "a:0-50", "a", "a:0-5", "a:2-3"]
+    gold, _, _ = adjudicate([ann(s, "1") for s in ids], SCHEME, method="majority")
+    # an id without offsets comes before its article's sentences; then by start, then by end
+    assert [g.sentence_id for g in gold] == ["a", "a:0-5", "a:0-50", "a:2-3", "a:10-20", "b"]
+
+
+def test_input_problems_say_where_and_what_to_do() -> None:
+    s = "a:0-38"
+    first = ann(s, "1")
+
+    def message(anns) -> str:
+        with pytest.raises(InputError) as caught:
+            adjudicate(anns, SCHEME, method="majority")
+        return str(caught.value)
+
+    def where(a: Annotation) -> str:
+        return f"annotation {a.annotation_id} (sentence {s}, annotator {a.annotator.id})"
+
+    scheme_fix = "pass the scheme the annotations were made with (--scheme)"
+    other = ann(s, "2").model_copy(update={"scheme": "stance-claim/v0"})
+    assert message([other]) == (f"{where(other)}: labelled with scheme 'stance-claim/v0', not 'libya-seeds/v1'; "
+                                f"{scheme_fix}")
+    targets = ann(s, "3").model_copy(update={"stance": {"gna": "NONE"}})
+    assert message([targets]) == (f"{where(targets)}: stance targets ['gna'] are not the scheme's "
+                                  f"['gna', 'haftar_lna', 'turkey_military']; {scheme_fix}")
+    again = ann(s, "1")
+    assert message([first, again]) == (
+        f"{where(again)}: a second answer of this annotator to this sentence (first: annotation "
+        f"{first.annotation_id}); give each annotations file once; `stance read` keeps one answer per annotator")
+    for change in ({"text": "Another text."}, {"article_id": "b"}):
+        moved = ann(s, "4").model_copy(update=change)
+        assert message([first, moved]) == (
+            f"{where(moved)}: sentence text or article differs from annotation {first.annotation_id}'s; "
+            "read all exports with the same tasks file and scheme")
+
+
+def test_resolve_problems_say_where_and_what_to_do() -> None:
+    (g,), _, _ = adjudicate([ann("a:0-38", "1"), ann("a:0-38", "2", "NO_CLAIM")], SCHEME, method="majority")
+    cases = [(("stance_x", "FAVOR", "7"), "sentence a:0-38: no question 'stance_x'; questions: claim, "
+              "stance_haftar_lna, stance_gna, stance_turkey_military"),
+             (("claim", "FAVOR", "7"), "sentence a:0-38: 'FAVOR' is not a label of claim; one of CLAIM, NO_CLAIM"),
+             (("claim", "CLAIM", ""), "sentence a:0-38: no reviewer named; give the reviewer's id")]
+    for (question, label, reviewer), expected in cases:
+        with pytest.raises(AnnotateError) as caught:
+            resolve(g, question, label, reviewer=reviewer)
+        assert str(caught.value) == expected
+    resolved = resolve(g, "claim", "CLAIM", reviewer="lead@example.com", reviewer_id="7")
+    claim = resolved.provenance.questions["claim"]
+    assert (claim.label, claim.support, claim.reviewer, claim.reviewer_id) == ("CLAIM", 0.5, "lead@example.com", "7")
+    assert resolve(g, "claim", "CLAIM", reviewer="7").provenance.questions["claim"].reviewer_id is None
+
+
+def test_readers_name_the_file_and_line(tmp_path) -> None:
+    (g,), (c,), _ = adjudicate([ann("a:0-38", "1"), ann("a:0-38", "2", "NO_CLAIM")], SCHEME, method="majority")
+    (h,), _, _ = adjudicate([ann("a:40-60", "1")], SCHEME, method="majority")
+    made = "files are written by `stance adjudicate`"
+
+    def message(reader, path) -> str:
+        with pytest.raises(InputError) as caught:
+            list(reader(path))
+        return str(caught.value)
+
+    missing = tmp_path / "missing.jsonl"
+    assert message(read_gold, missing) == f"{missing}: no such gold file; write one with `stance adjudicate`"
+    assert message(read_conflicts, missing) == f"{missing}: no such conflicts file; write one with `stance adjudicate`"
+    # blank lines are skipped, also between records
+    path = tmp_path / "gold.jsonl"
+    path.write_text(f"\n{g.model_dump_json()}\n  \n\n{h.model_dump_json()}\n")
+    assert list(read_gold(path)) == [g, h]
+    # a line that is not JSON, or not UTF-8: no format found
+    for bad in (b"{not json\n", b'{"format": "stance-gold/v1", "text": "\xff"}\n', b"[1, 2]\n"):
+        path.write_bytes(g.model_dump_json().encode() + b"\n" + bad)
+        assert message(read_gold, path) == (f"{path}: line 2: not a gold record (format None); known formats: "
+                                            f"stance-gold/v1; gold {made}")
+    path.write_text(c.model_dump_json() + "\n")
+    assert message(read_gold, path) == (f"{path}: line 1: not a gold record (format 'stance-conflict/v1'); known "
+                                        f"formats: stance-gold/v1; gold {made}")
+    path.write_text(g.model_dump_json() + "\n")
+    assert message(read_conflicts, path) == (f"{path}: line 1: not a conflicts record (format 'stance-gold/v1'); "
+                                             f"known formats: stance-conflict/v1; conflicts {made}")
+    path.write_text(c.model_dump_json().replace('"kind":', '"knd":') + "\n")
+    assert message(read_conflicts, path) == f"{path}: line 1: Field required at kind; conflicts {made}"
+    # nested deeper than the reader allows: said before any parsing
+    deep = '{"format": "stance-gold/v1", "x": ' + "[" * 70 + "]" * 70 + "}"
+    path.write_text(deep + "\n")
+    assert message(read_gold, path) == (f"{path}: line 1: JSON nested deeper than 64 levels; gold {made}, "
+                                        "one flat record per line")
+
+
+def test_arguments_checked_with_a_fix() -> None:
+    cases = [({"method": "vote"}, "unknown method 'vote'; use majority or dawid-skene"),
+             ({"method": "majority", "min_agreement": 1.5},
+              "--min-agreement 1.5 is not in [0, 1]; e.g. --min-agreement 0.6"),
+             ({"method": "majority", "min_agreement": -0.1},
+              "--min-agreement -0.1 is not in [0, 1]; e.g. --min-agreement 0.6"),
+             ({"method": "majority", "min_annotators": 0},
+              "--min-annotators 0 is not a whole number >= 1; e.g. --min-annotators 2"),
+             ({"method": "majority", "min_annotators": 1.0},
+              "--min-annotators 1.0 is not a whole number >= 1; e.g. --min-annotators 2")]
+    for kwargs, expected in cases:
+        with pytest.raises(AnnotateError) as caught:
+            adjudicate([ann("a:0-38", "1")], SCHEME, **kwargs)
+        assert str(caught.value) == expected
+
+
+def test_counts_of_annotators_and_spans_over_sentences() -> None:
+    source, claim = span("SOURCE", 0, 15), span("CLAIM", 25, 38)
+    anns = [ann("a:0-38", "1", spans=[source, claim]), ann("a:0-38", "2", spans=[source]),
+            ann("a:40-78", "2", spans=[source]), ann("a:40-78", "3", spans=[source, claim]), ann("a:40-78", "5"),
+            ann("a:80-90", "1")]
+    gold, _, counts = adjudicate(anns, SCHEME, method="majority")
+    # a:0-38: SOURCE 2 of 2 agreed, CLAIM 1 of 2 disputed; a:40-78: SOURCE 2 of 3 agreed, CLAIM disputed
+    assert [(len(g.spans), len(g.disputed_spans)) for g in gold] == [(1, 1), (1, 1), (0, 0)]
+    assert (counts.annotations, counts.sentences, counts.annotators) == (6, 3, 4)
+    assert (counts.spans_agreed, counts.spans_disputed) == (2, 2)
