@@ -96,7 +96,13 @@ def article_lines(
     where = where if where is not None else where_maker(scheme)
     per_sentence = sentence_mentions(finder.find(text), spans) if finder.active else [[] for _ in spans]
     named = [{m.target for m in found} if found else _NONE for found in per_sentence]
-    any_named = any(named)
+    # The targets named in each sentence's context: spread from the few sentences that name one.
+    around: list[frozenset[str] | set[str]] = [_NONE] * len(spans)
+    for j, targets in enumerate(named):
+        if targets:
+            for k in range(max(0, j - context), min(len(spans), j + context + 1)):
+                if k != j:
+                    around[k] = around[k] | targets
     order = scheme.target_ids
     last = len(spans) - 1
     sentences = [text[start:end] for start, end in spans]
@@ -117,12 +123,10 @@ def article_lines(
     quiet = ('"mentions":[],"targets_mentioned":[],"targets_in_context":[],"where_to_look":'
              + _quote(where((), (), ())) + "}}")
     for i, (start, end) in enumerate(spans):
-        found = per_sentence[i]
-        around = (_NONE.union(*named[max(0, i - context):i], *named[i + 1:i + 1 + context]) if any_named
-                  else _NONE)
-        if found or around:
+        found, near = per_sentence[i], around[i]
+        if found or near:
             here = mentioned(found, order) if found else _NO_TARGETS
-            in_context = [t for t in order if t in around and t not in named[i]] if around else _NO_TARGETS
+            in_context = [t for t in order if t in near and t not in named[i]] if near else _NO_TARGETS
             shown = where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context))
             if found:
                 mentions = [m.as_json() for m in found]
@@ -180,9 +184,9 @@ class _Maker:
         if missing:  # a guard on the lines themselves: every field the config names is in each task
             raise AssertionError(f"tasks lack config fields {sorted(missing)}")
 
-    def make(self, pieces: Sequence[Piece]) -> tuple[str, int, Counter, Counter, int]:
-        """The articles' task lines joined as the file holds them (``",\\n"`` between), how
-        many, and the mention counts."""
+    def make(self, pieces: Sequence[Piece]) -> tuple[bytes, int, Counter, Counter, int]:
+        """The articles' task lines joined as the file holds them (``",\\n"`` between) in UTF-8,
+        how many, and the mention counts."""
         lines: list[str] = []
         mentioning: Counter = Counter()
         in_context: Counter = Counter()
@@ -197,7 +201,7 @@ class _Maker:
                 if around:
                     in_context.update(around)
                 lines.append(line)
-        return ",\n".join(lines), len(lines), mentioning, in_context, with_mentions
+        return ",\n".join(lines).encode("utf-8"), len(lines), mentioning, in_context, with_mentions
 
 
 _WORKER: _Maker | None = None
@@ -208,7 +212,7 @@ def _start_worker(scheme_json: str, context: int, language: str) -> None:
     _WORKER = _Maker(Scheme.model_validate_json(scheme_json), context, language)
 
 
-def _work(pieces: list[Piece]) -> tuple[str, int, Counter, Counter, int]:
+def _work(pieces: list[Piece]) -> tuple[bytes, int, Counter, Counter, int]:
     assert _WORKER is not None
     return _WORKER.make(pieces)
 
@@ -251,7 +255,7 @@ def write_tasks(
             counts.characters += len(article.text)
             yield _piece(article)
 
-    def take(result: tuple[str, int, Counter, Counter, int]) -> str:
+    def take(result: tuple[bytes, int, Counter, Counter, int]) -> bytes:
         lines, n, named, around, with_mentions = result
         mentioning.update(named)
         in_context.update(around)
@@ -261,7 +265,7 @@ def write_tasks(
             on_task(n)  # the tasks of these articles are made
         return lines
 
-    def blocks() -> Iterator[str]:
+    def blocks() -> Iterator[bytes]:
         chunks = _chunks(counted(articles), CHUNK)
         if jobs <= 1:
             maker = _Maker(scheme, context, language)
@@ -283,16 +287,16 @@ def write_tasks(
             while pending:
                 yield take(pending.popleft().result())
 
-    with atomic_write(path) as out:
-        out.write("[")
+    with atomic_write(path, binary=True) as out:
+        out.write(b"[")
         first = True
         for block in blocks():
             if not block:  # articles without a sentence
                 continue
-            out.write("\n" if first else ",\n")
+            out.write(b"\n" if first else b",\n")
             out.write(block)
             first = False
-        out.write("\n]\n")
+        out.write(b"\n]\n")
     counts.mentioning = {t: mentioning[t] for t in scheme.target_ids if mentioning[t]}
     counts.in_context = {t: in_context[t] for t in scheme.target_ids if in_context[t]}
     return counts
