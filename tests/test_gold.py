@@ -268,6 +268,53 @@ def test_dawid_skene_crowdkit_worked_example(n_iter: int) -> None:
     assert_same_as_crowdkit(pd.DataFrame(TOY, columns=["task", "worker", "label"]), n_iter=n_iter)
 
 
+def test_dawid_skene_runs_crowdkits_default_iterations() -> None:
+    # tol -inf never stops early: the loop runs n_iter times, by default crowd-kit's 100
+    result = dawid_skene(*zip(*TOY), tol=-np.inf)
+    assert len(result.loss_history) == DawidSkene().n_iter == 100
+    assert len(dawid_skene(*zip(*TOY), n_iter=7, tol=-np.inf).loss_history) == 7
+
+
+def test_dawid_skene_stops_only_when_the_bound_falls_under_tol() -> None:
+    # a unanimous crowd is at its fixed point at once: the bound gains exactly 0, which is not under tol 0
+    rows = [(f"t{t}", f"w{w}", "yes" if t % 2 else "no") for t in range(4) for w in range(3)]
+    result = dawid_skene(*zip(*rows), n_iter=10, tol=0.0)
+    assert len(result.loss_history) == 10 and len(set(result.loss_history)) == 1
+    assert_same_as_crowdkit(pd.DataFrame(rows, columns=["task", "worker", "label"]), n_iter=10, tol=0.0)
+    assert len(dawid_skene(*zip(*rows), n_iter=10).loss_history) == 2  # default tol 1e-5: gain 0 < 1e-5
+
+
+def test_dawid_skene_of_no_responses() -> None:
+    result = dawid_skene([], [], [])
+    assert [getattr(result, name).shape for name in ("tasks", "workers", "labels", "probas", "priors", "errors")] == [
+        (0,), (0,), (0,), (0, 0), (0,), (0, 0, 0)]
+    assert result.loss_history == []
+
+
+def test_dawid_skene_a_worker_who_never_gives_a_label() -> None:
+    # w6 only ever says yes: its errors for the answer no are 0, and its yes carries no information
+    rows = TOY + [("t1", "w6", "yes"), ("t3", "w6", "yes"), ("t5", "w6", "yes")]
+    result = dawid_skene(*zip(*rows))
+    w6 = result.errors[result.workers.tolist().index("w6")]  # rows: answer no, yes
+    np.testing.assert_array_equal(w6, [[0.0, 0.0], [1.0, 1.0]])
+    assert_same_as_crowdkit(pd.DataFrame(rows, columns=["task", "worker", "label"]))
+
+
+def test_dawid_skene_a_task_with_thousands_of_responses() -> None:
+    """2,000 responses to one task: its likelihoods are far under 2**-1074, the posteriors still sum to 1.
+
+    The E-step works in log2 and subtracts each task's largest log-likelihood before exponentiating.
+    """
+    rng = np.random.default_rng(0)
+    rows = []
+    for w in range(2000):
+        rows.append(("t0", f"w{w}", "yes" if rng.random() < 0.6 else "no"))
+        rows += [(f"t{1 + (2 * w + j) % 300}", f"w{w}", "yes" if rng.random() < 0.5 else "no") for j in range(2)]
+    result = dawid_skene(*zip(*rows))
+    assert np.isfinite(result.probas).all() and np.allclose(result.probas.sum(axis=1), 1.0)
+    assert_same_as_crowdkit(pd.DataFrame(rows, columns=["task", "worker", "label"]))
+
+
 def crowd_annotations(df: pd.DataFrame) -> list[Annotation]:
     """The simulated crowd's labels as the answers to stance_gna (the other questions all NONE)."""
     return [ann(f"a:{task[1:]}-{int(task[1:]) + 1}", worker, "CLAIM", {"gna": label})
