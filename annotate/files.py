@@ -16,7 +16,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -468,9 +468,30 @@ def check_distinct(outputs: dict[str, str | os.PathLike[str] | None],
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _one_encoder() -> Callable[[Any, int], list[str]] | None:
+    """``json``'s C encoder for ``_ENCODER``'s settings, made once (``JSONEncoder.encode`` makes
+    one per call), without the check for circular containers (records are trees); None where
+    the C encoder is missing or does not write what ``_ENCODER`` writes."""
+    from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+
+    if c_make_encoder is None:
+        return None
+    try:
+        made = c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, True)
+        probe = {"a": [1, 2.5, None, True, "\u00e9\n\"", {"b": 1e-7}], "c": float("inf")}
+        return made if "".join(made(probe, 0)) == _ENCODER.encode(probe) else None
+    except (TypeError, ValueError):  # another Python's signature
+        return None
+
+
+_C_ENCODE = _one_encoder()
+
+
 def dumps(record: Any) -> str:
     """One record as compact JSON, UTF-8 kept as characters, keys in the order given."""
-    return _ENCODER.encode(record)
+    if _C_ENCODE is None or isinstance(record, str):
+        return _ENCODER.encode(record)
+    return "".join(_C_ENCODE(record, 0))
 
 
 def write_jsonl(records: Iterable[Any], path: str | os.PathLike[str]) -> int:

@@ -202,3 +202,17 @@ def test_two_outputs_on_one_file_are_refused(tmp_path):
         check_distinct({"-o": a}, inputs=[tmp_path / "hard.jsonl"])
     check_distinct({"-o": a, "--rejects": tmp_path / "b.jsonl"}, inputs=[tmp_path / "c.json"])
     check_distinct({"-o": "/dev/null", "--rejects": "/dev/null"})  # nothing there is replaced
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(_JSON_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_dumps_writes_what_json_dumps_writes(value):
+    """``dumps`` keeps one C encoder for all calls: its output must be json.dumps's, compact, UTF-8 kept."""
+    assert files._C_ENCODE is not None  # CPython has the C encoder: the fast path is the one tested
+    assert files.dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
