@@ -567,11 +567,14 @@ def cmd_studio_load_labels(args: argparse.Namespace) -> None:
     with Progress("labels saved") as progress:
         loaded = preload.load_labels(args.labels, args.project, scheme, conn=conn, data_dir=args.data_dir,
                                      tasks=args.tasks, timeout=args.timeout, skip_absent=args.skip_absent,
-                                     on_label=progress.advance)
+                                     replace_untouched=args.replace_untouched, on_label=progress.advance)
     if loaded.project_created:
         print(f"project {args.project!r} (id {loaded.project_id}) created: {loaded.project_url}")
     for file in loaded.files:
         print(preload.load_counts_line(file))
+    if loaded.replaced:
+        print(f"replaced {loaded.replaced:,} untouched tasks by copies with the labels (the same data, meta and "
+              "predictions; new task ids)")
 
 
 def cmd_push(args: argparse.Namespace) -> None:
@@ -877,6 +880,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-absent", action="store_true",
                    help="leave out (and count) labels of sentences that are neither in the project nor in --tasks, "
                    "as when a file labels a whole corpus and the project holds a sampled batch")
+    p.add_argument("--replace-untouched", action="store_true",
+                   help="the fast path for sentences already in the project: a task nobody has annotated, skipped, "
+                   "drafted or commented on is imported again with the labels (its data, meta and predictions "
+                   "kept) and the old one deleted if it is still untouched then; its task id and queue position "
+                   "change. Label Studio has no bulk endpoint for annotations of existing tasks: without this, "
+                   "one request per label")
     p.add_argument("--tasks", metavar="TASKS",
                    help="the `stance tasks` file of the labelled sentences: those the project lacks are imported "
                    "with their labels (fast: one request per thousand tasks), and a missing project is created; "

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,16 +47,17 @@ from .errors import InputError, StudioError, validation_problem
 from .labeling import CLAIM_CONTROL, SENTENCE, SPAN_CONTROL
 from .labels import ClaimLabel, SpanLabel, StanceLabel, utf16_offsets
 from .scheme import Scheme
-from .studio import (API_KEY_ENV, DEFAULT_TIMEOUT, Connection, api, call, check_config, ensure_project,
-                     find_project, read_tasks, require_project)
-from .studio_http import listed_tasks, tasks_where, users
+from .studio import (API_KEY_ENV, DEFAULT_TIMEOUT, Connection, TaskCopy, api, call, check_config, delete_untouched,
+                     ensure_project, find_project, read_tasks, require_project, sentence_tasks, tasks_where,
+                     untouched_tasks, users)
 
 if TYPE_CHECKING:
-    from .rest import Api
+    from .rest import AnswerError, Api
 
 Status = Literal["submit", "skip", "draft"]
 IMPORT_BATCH = 1000  # tasks (with their annotations) per import request
 WORKERS = 8  # annotations posted at once on the per-task path
+VERIFY_ROUNDS = 3  # times the labels saved are looked for, and those lost with a deleted task saved again
 _NAMESPACE = uuid.UUID("9b0f3c52-6f1e-4c8e-9a55-6b2f0d7e1c41")  # of the annotations' unique_id
 
 
@@ -177,6 +178,7 @@ class LabelCounts:
     repeated: int = 0  # the same sentence again in the file
     absent: int = 0  # left out: the sentence is neither in the project nor in the tasks file (skip_absent)
     imported: int = 0  # of those saved, how many came in with their task (the bulk path)
+    replaced: int = 0  # of those saved, how many came in with a copy of an untouched task (replace_untouched)
 
 
 @dataclass
@@ -194,6 +196,7 @@ class Loaded:
     project_id: int = 0
     project_url: str = ""
     project_created: bool = False
+    replaced: int = 0  # untouched tasks deleted once their copies with the labels were in (replace_untouched)
 
 
 @dataclass
@@ -204,11 +207,19 @@ class _Item:
     label: LabelRecord
     task_id: int = 0
     text: str = ""
+    via: str = ""  # the LabelCounts field of the import that saved it: "imported" or "replaced"
+    saved: str = ""  # "saved" by this load, "held" when Label Studio had its unique id already (409)
+    retried: bool = False  # saved again once lost (with a unique id of its task)
 
 
-def unique_id(project_id: int, sentence_id: str, email: str) -> str:
-    """The ``unique_id`` of a person's loaded annotation of a sentence: Label Studio allows one of each."""
-    return str(uuid.uuid5(_NAMESPACE, f"project {project_id}\nsentence {sentence_id}\nannotator {email.lower()}"))
+def unique_id(project_id: int, sentence_id: str, email: str, *, task: int | None = None) -> str:
+    """The ``unique_id`` of a person's loaded annotation of a sentence: Label Studio allows one of each.
+
+    With ``task``, the id of the annotation saved again on that task once the first went with a
+    task deleted as it was saved (Label Studio keeps the first one's id taken).
+    """
+    key = f"project {project_id}\nsentence {sentence_id}\nannotator {email.lower()}"
+    return str(uuid.uuid5(_NAMESPACE, key + (f"\ntask {task}" if task is not None else "")))
 
 
 def load_labels(
@@ -222,6 +233,7 @@ def load_labels(
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = WORKERS,
     skip_absent: bool = False,
+    replace_untouched: bool = False,
     on_label: Callable[[int], None] | None = None,
 ) -> Loaded:
     """Save label files as their people's annotations, skips and drafts in project ``title``.
@@ -249,12 +261,19 @@ def load_labels(
         Leave out (and count) the labels of sentences that are neither in the project nor in
         ``tasks``, as when a file labels a whole corpus and the project holds a sampled batch;
         without it they are an error.
+    replace_untouched : bool
+        The bulk path for sentences already in the project: a sentence in one task that nobody
+        has annotated, skipped, drafted or commented on is imported again with its labels (its
+        ``data``, ``meta`` and predictions, as they are), and the old task is deleted once the
+        copy is in, only if it is still untouched then (Label Studio checks that in the same
+        query). The task's id, its position in the queue (``inner_id``) and its predictions' ids
+        and dates change. Tasks someone has touched keep the per-request path.
     on_label : callable, optional
         Called with the number of labels saved, as they are.
     """
     loaded = Loaded([LoadedFile(str(path), read_label_file(path, scheme)) for path in paths])
     _load(loaded, title, scheme, conn=conn, data_dir=data_dir, tasks=tasks, timeout=timeout, workers=workers,
-          on_label=on_label, skip_absent=skip_absent)
+          on_label=on_label, skip_absent=skip_absent, replace_untouched=replace_untouched)
     return loaded
 
 
@@ -271,7 +290,8 @@ def post_labels(conn: Connection, title: str, labels: list[LabelRecord], scheme:
 
 def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
           data_dir: str | os.PathLike[str] | None, tasks: str | os.PathLike[str] | None, timeout: float,
-          workers: int, on_label: Callable[[int], None] | None, skip_absent: bool = False) -> None:
+          workers: int, on_label: Callable[[int], None] | None, skip_absent: bool = False,
+          replace_untouched: bool = False) -> None:
     loaded = result.files
     for file in loaded:
         file.counts.read = len(file.labels.labels)
@@ -280,7 +300,7 @@ def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
         project = find_project(rest, conn, title) if tasks is not None else require_project(rest, conn, title)
         if project is not None:
             check_config(conn, project, scheme)
-        listed = listed_tasks(rest, conn, project.id) if project is not None else {}
+        listed = sentence_tasks(rest, conn, project.id, touched=True).copies if project is not None else {}
         items = _items(loaded)
         absent = {item.label.sentence_id for item in items if item.label.sentence_id not in listed}
         if absent and skip_absent:  # labels of sentences neither in the project nor in the tasks file
@@ -291,7 +311,7 @@ def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
                     item.file.counts.absent += 1
             items = [item for item in items if item.label.sentence_id not in gone]
             absent -= gone
-        texts = {s: tasks_[0][1] for s, tasks_ in listed.items()}
+        texts = {s: copies[0].text for s, copies in listed.items()}
         new_tasks = _new_tasks(absent, tasks, scheme, title) if absent else {}
         texts.update({s: t["data"]["text"] for s, t in new_tasks.items()})
         for item in items:
@@ -304,17 +324,50 @@ def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
         result.project_id, result.project_url = pid, f"{conn.url}/projects/{pid}"
         people, created = _people(rest, conn, loaded, known, data_dir)
         keys = _draft_keys(conn, items, me, created, data_dir)
+        old = _replaceable(rest, conn, pid, listed, items) if replace_untouched else {}
         duplicates: list[int] = []
-        if new_tasks:
-            imported = _import(rest, conn, pid, new_tasks, items, people, scheme, on_label)
-            listed = listed_tasks(rest, conn, pid)
-            items, duplicates = _settle(listed, imported, items)
-        for item in items:
-            item.task_id = listed[item.label.sentence_id][0][0]
-        _post(rest, conn, pid, items, people, keys, scheme, timeout=timeout, workers=workers, on_label=on_label)
+        every = items
+        if new_tasks or old:
+            copies = {s: _copy_of(task) for s, (_, task) in old.items()}
+            imported = _import(rest, conn, pid, new_tasks | copies, items, people, scheme, on_label,
+                               replacing={s: task_id for s, (task_id, _) in old.items()})
+            if old:
+                result.replaced = delete_untouched(rest, conn, pid, [task_id for task_id, _ in old.values()])
+            listed = sentence_tasks(rest, conn, pid, touched=True).copies
+            every, (items, duplicates, leftover) = items, _settle(listed, imported, items)
+            if leftover:  # untouched copies another push or load made meanwhile, or the old tasks still there
+                result.replaced += delete_untouched(rest, conn, pid, leftover)
+        _post(rest, conn, pid, items, people, keys, scheme, listed, timeout=timeout, workers=workers,
+              on_label=on_label, verify=every)
         if duplicates:  # their labels are on the copy that stays now
             call(conn, f"deleting {len(duplicates):,} tasks another load imported too",
                  lambda: rest.delete_tasks(pid, duplicates))
+
+
+def _target(copies: list[TaskCopy]) -> int:
+    """The task a sentence's labels go to: its lowest annotated (or drafted) copy, else its lowest.
+
+    ``stance push`` keeps the same one when it removes duplicates (it never deletes an
+    annotated copy), and two loads at once choose the same.
+    """
+    return next((copy.id for copy in copies if copy.annotated), copies[0].id)
+
+
+def _replaceable(rest: Api, conn: Connection, pid: int, listed: dict[str, list[TaskCopy]], items: list[_Item]
+                 ) -> dict[str, tuple[int, dict]]:
+    """Sentence -> (task id, task) of the sentences with labels to submit or skip that are in one task
+    nobody has touched: annotated, skipped, drafted or commented on (as Label Studio tells it now)."""
+    single = {s: listed[s][0].id for s in {i.label.sentence_id for i in items if i.label.status != "draft"}
+              if len(listed.get(s, [])) == 1 and not listed[s][0].annotated}
+    found = untouched_tasks(rest, conn, pid, set(single.values()))
+    return {s: (task_id, found[task_id]) for s, task_id in single.items() if task_id in found}
+
+
+def _copy_of(task: dict) -> dict:
+    """What importing a task again keeps of it: its data, meta and predictions (result, score, model version)."""
+    predictions = [{key: p[key] for key in ("result", "score", "model_version") if p.get(key) is not None}
+                   for p in task.get("predictions") or [] if isinstance(p, dict)]
+    return {"data": task["data"], "meta": task.get("meta") or {}, "predictions": predictions}
 
 
 def _known_people(rest: Api, conn: Connection, loaded: list[LoadedFile], items: list[_Item]
@@ -414,14 +467,14 @@ def _result(item: _Item, scheme: Scheme) -> list[dict]:
     return label_result(sent, scheme)
 
 
-def _count_saved(item: _Item) -> None:
+def _count_saved(item: _Item, by: int = 1) -> None:
     counts = item.file.counts
     if item.label.status == "skip":
-        counts.skipped += 1
+        counts.skipped += by
     elif item.label.status == "draft":
-        counts.drafts += 1
+        counts.drafts += by
     else:
-        counts.posted += 1
+        counts.posted += by
 
 
 def _draft_keys(conn: Connection, items: list[_Item], me: str, created: dict[str, str],
@@ -446,8 +499,14 @@ def _draft_keys(conn: Connection, items: list[_Item], me: str, created: dict[str
 
 
 def _import(rest: Api, conn: Connection, pid: int, new_tasks: dict[str, dict], items: list[_Item],
-            people: dict[str, dict], scheme: Scheme, on_label: Callable[[int], None] | None) -> dict[str, int]:
-    """Import the new tasks with their annotations and skips; sentence id -> our new task's id."""
+            people: dict[str, dict], scheme: Scheme, on_label: Callable[[int], None] | None, *,
+            replacing: dict[str, int] | None = None) -> dict[str, int]:
+    """Import the tasks with their annotations and skips; sentence id -> our new task's id.
+
+    ``replacing`` maps the sentences whose tasks are copies of untouched tasks to those tasks'
+    ids: such a copy has landed when its sentence is in another task than that one.
+    """
+    replacing = replacing or {}
     by_sentence: dict[str, list[_Item]] = {}
     for item in items:
         if item.label.sentence_id in new_tasks and item.label.status != "draft":
@@ -471,65 +530,66 @@ def _import(rest: Api, conn: Connection, pid: int, new_tasks: dict[str, dict], i
 
         def drop_landed() -> None:  # an import that failed half-way may have landed whole
             nonlocal pending
-            there = listed_tasks(rest, conn, pid)
-            pending = [s for s in pending if s not in there]
+            there = sentence_tasks(rest, conn, pid).copies
+            pending = [s for s in pending if any(copy.id != replacing.get(s) for copy in there.get(s, []))]
 
         ids = call(conn, f"importing {len(batch):,} tasks with their labels", send, before_retry=drop_landed)
         made.update(zip(pending, ids))
         for s in pending:
             for item in by_sentence.get(s, []):
                 _count_saved(item)
-                item.file.counts.imported += 1
+                item.via = "replaced" if s in replacing else "imported"
+                item.saved = "saved"
+                setattr(item.file.counts, item.via, getattr(item.file.counts, item.via) + 1)
             if on_label is not None and by_sentence.get(s):
                 on_label(len(by_sentence[s]))
     return made
 
 
-def _settle(listed: dict[str, list[tuple[int, str]]], imported: dict[str, int], items: list[_Item]
-            ) -> tuple[list[_Item], list[int]]:
-    """The items still to post, and our imported copies to delete once they are posted.
+def _settle(listed: dict[str, list[TaskCopy]], imported: dict[str, int], items: list[_Item]
+            ) -> tuple[list[_Item], list[int], list[int]]:
+    """The items still to post, our imported copies to delete once they are posted, and the other
+    untouched copies of the sentences imported (to delete now).
 
-    Where another load imported the same sentence at the same time, the copy with the lowest
-    id stays: ours, if it is that one; else our annotations go to it like those of a sentence
-    that was there, and our copy is deleted afterwards. Drafts are always posted.
+    Of a sentence's copies the one that stays is :func:`_target`'s, the lowest annotated one.
+    Where that is not ours (another load imported the sentence at the same time, or someone
+    touched the untouched task ours replaces before it was deleted), our annotations go to it
+    like those of a sentence that was there, and our copy is deleted afterwards. Drafts are
+    always posted.
     """
     moved: set[str] = set()
     ours_to_delete = []
+    leftover = []
     for sentence, task_id in imported.items():
-        copies = [t for t, _ in listed.get(sentence, [])]
-        if copies and copies[0] != task_id:
+        copies = listed.get(sentence, [])
+        keep = _target(copies) if copies else task_id
+        if keep != task_id:
             moved.add(sentence)
             ours_to_delete.append(task_id)
+        leftover += [copy.id for copy in copies if not copy.annotated and copy.id not in (keep, task_id)]
     rest_items = []
     for item in items:
         s = item.label.sentence_id
         if s in imported and s not in moved and item.label.status != "draft":
             continue  # in Label Studio with its task
-        if s in moved and item.label.status != "draft":
-            counts = item.file.counts  # counted as saved by the import: recounted by the post
-            counts.imported -= 1
-            if item.label.status == "skip":
-                counts.skipped -= 1
-            else:
-                counts.posted -= 1
+        if s in moved and item.label.status != "draft" and item.via:
+            _count_saved(item, -1)  # counted as saved by the import: recounted by the post
+            setattr(item.file.counts, item.via, getattr(item.file.counts, item.via) - 1)
+            item.via, item.saved = "", ""
         rest_items.append(item)
-    return rest_items, ours_to_delete
+    return rest_items, ours_to_delete, leftover
 
 
 def _post(rest: Api, conn: Connection, pid: int, items: list[_Item], people: dict[str, dict], keys: dict[str, str],
-          scheme: Scheme, *, timeout: float, workers: int, on_label: Callable[[int], None] | None) -> None:
-    """Post the items onto their tasks, ``workers`` at a time; drafts as their people."""
-    done: dict[int, set[int]] = {}
-    for person in {people[i.file.labels.annotator.email.lower()]["id"] for i in items}:
-        done[person] = tasks_where(rest, conn, pid, "annotators", person,
-                                   f"listing the tasks user {person} annotated")
-    todo = []
-    for item in items:
-        person = people[item.file.labels.annotator.email.lower()]
-        if item.task_id in done[person["id"]]:
-            item.file.counts.already += 1
-        else:
-            todo.append(item)
+          scheme: Scheme, listed: dict[str, list[TaskCopy]], *, timeout: float, workers: int,
+          on_label: Callable[[int], None] | None, verify: list[_Item] | None = None) -> None:
+    """Post the items onto their tasks, ``workers`` at a time; drafts as their people.
+
+    A task deleted meanwhile (another load replaced it with a copy, or removed its duplicate)
+    sends its items to the sentence's task as the project is listed again. Afterwards every
+    annotation and skip of ``verify`` (all the items) saved by this load is looked for on its
+    sentence's tasks, and one lost with a task deleted as it was saved is saved again.
+    """
     local = threading.local()
     opened: list[Api] = []
     lock = threading.Lock()
@@ -545,67 +605,162 @@ def _post(rest: Api, conn: Connection, pid: int, items: list[_Item], people: dic
             found[key] = made
         return found[key]
 
+    gone: list[_Item] = []
+    every = list(items if verify is None else verify)
+
     def save(item: _Item) -> None:
         person = people[item.file.labels.annotator.email.lower()]
         if item.label.status == "draft":
-            saved = _draft(client(keys[person["email"].lower()]), conn, item, person, scheme)
+            saved = _draft(client(keys[person["email"].lower()]), conn, pid, item, person, scheme)
         else:
             saved = _annotation(client(conn.api_key), conn, pid, item, person, scheme)
         with lock:
+            if saved is None:
+                gone.append(item)
+                return
             if saved:
                 _count_saved(item)
             else:
                 item.file.counts.already += 1
+            item.saved = "saved" if saved else "held" if item.label.status != "draft" else ""
             if on_label is not None:
                 on_label(1)
 
-    try:
+    def round_of(todo_items: list[_Item], copies: dict[str, list[TaskCopy]]) -> None:
+        done: dict[int, set[int]] = {}
+        for person in {people[i.file.labels.annotator.email.lower()]["id"] for i in todo_items}:
+            done[person] = tasks_where(rest, conn, pid, "annotators", person,
+                                       f"listing the tasks user {person} annotated")
+        todo = []
+        for item in todo_items:
+            if not copies.get(item.label.sentence_id):  # deleted whole meanwhile
+                gone.append(item)
+                continue
+            item.task_id = _target(copies[item.label.sentence_id])
+            if item.task_id in done[people[item.file.labels.annotator.email.lower()]["id"]]:
+                item.file.counts.already += 1
+            else:
+                todo.append(item)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for future in [pool.submit(save, item) for item in todo]:
                 future.result()
+
+    try:
+        round_of(items, listed)
+        for _ in range(VERIFY_ROUNDS):
+            lost = _lost(rest, conn, pid, every, people)
+            if not gone and not lost:
+                return
+            for item in lost:  # counted as saved: recounted when saved again
+                if item.saved == "held":
+                    item.file.counts.already -= 1
+                else:
+                    _count_saved(item, -1)
+                item.saved, item.retried = "", True
+                if item.via:
+                    setattr(item.file.counts, item.via, getattr(item.file.counts, item.via) - 1)
+                    item.via = ""
+            again, gone[:] = gone + lost, []
+            round_of(again, sentence_tasks(rest, conn, pid, touched=True).copies)
+        raise StudioError(f"{len(gone) + len(lost):,} labels of project {pid} went with tasks deleted while they "
+                          "were saved, again and again", fix="load the labels again")
     finally:
         for made in opened:
             made.close()
 
 
-def _annotation(rest: Api, conn: Connection, pid: int, item: _Item, person: dict, scheme: Scheme) -> bool:
-    """Post one annotation or skip on the person's behalf; False when Label Studio holds it already (409)."""
+def _lost(rest: Api, conn: Connection, pid: int, items: list[_Item], people: dict[str, dict]) -> list[_Item]:
+    """The annotations and skips saved that are on none of their sentence's tasks now.
+
+    A task being deleted (by a load that replaces it, a moment after it found it untouched)
+    can take an annotation posted in that moment with it; Label Studio answered 201 for it.
+    """
+    saved = [item for item in items if item.label.status != "draft" and item.saved]
+    if not saved:
+        return []
+    copies = sentence_tasks(rest, conn, pid).copies
+    on: dict[int, set[int]] = {}
+    lost = []
+    for item in saved:
+        person = people[item.file.labels.annotator.email.lower()]["id"]
+        if person not in on:
+            on[person] = tasks_where(rest, conn, pid, "annotators", person, f"listing the tasks user {person} annotated")
+        if not any(copy.id in on[person] for copy in copies.get(item.label.sentence_id, [])):
+            lost.append(item)
+    return lost
+
+
+def _annotation(rest: Api, conn: Connection, pid: int, item: _Item, person: dict, scheme: Scheme) -> bool | None:
+    """Post one annotation or skip on the person's behalf; False when Label Studio holds it already (409),
+    None when the task is gone (404)."""
     from .rest import AnswerError
 
     body = {"result": _result(item, scheme), "lead_time": item.label.lead_time,
             "was_cancelled": item.label.status == "skip", "ground_truth": False, "completed_by": person["id"],
-            "unique_id": unique_id(pid, item.label.sentence_id, person["email"])}
+            "unique_id": unique_id(pid, item.label.sentence_id, person["email"], task=item.task_id if item.retried else None)}
 
-    def post() -> bool:
+    def post() -> bool | None:
         try:
             rest.request("POST", f"api/tasks/{item.task_id}/annotations/", json=body)
         except AnswerError as exc:
             if exc.status_code == 409:  # "Annotation with this unique id already exists"
                 return False
+            if _gone(rest, pid, item.task_id, exc):
+                return None
             raise
         return True
     return call(conn, f"saving {item.file.path}'s label of {item.label.sentence_id}", post)
 
 
-def _draft(rest: Api, conn: Connection, item: _Item, person: dict, scheme: Scheme) -> bool:
-    """Save one draft as the person; False when they have one on the task already.
+class _Gone(Exception):
+    """The task was deleted meanwhile (HTTP 404)."""
+
+
+def _gone(rest: Api, pid: int, task_id: int, exc: AnswerError) -> bool:
+    """Whether a failed request failed because its task was deleted meanwhile.
+
+    Label Studio 1.23.2 answers 404 for a task deleted, and HTTP 500 (``'NoneType' object has no
+    attribute 'has_permission'``) for one being deleted: its bulk delete first takes the tasks
+    out of their project.
+    """
+    if exc.status_code != 404 and exc.status_code < 500:
+        return False
+    query = {"selectedItems": {"all": False, "included": [task_id]}}
+    return not list(rest.tasks(pid, include="id", query=query))
+
+
+def _draft(rest: Api, conn: Connection, pid: int, item: _Item, person: dict, scheme: Scheme) -> bool | None:
+    """Save one draft as the person; False when they have one on the task already, None when the task is gone.
 
     Drafts have no unique id: after saving, every draft of the person on the task but the
     oldest is deleted, so two loads at once leave one.
     """
+    from .rest import AnswerError
+
     email = person["email"].lower()
     path = f"api/tasks/{item.task_id}/drafts"
 
+    def on_task(method: str, body: dict | None = None) -> Any:
+        try:
+            return rest.request(method, path, json=body)
+        except AnswerError as exc:
+            if _gone(rest, pid, item.task_id, exc):
+                raise _Gone from None
+            raise
+
     def mine() -> list[int]:
-        drafts = rest.request("GET", path) or []
+        drafts = on_task("GET") or []
         return sorted(d["id"] for d in drafts if str(d.get("user", "")).lower() == email)
 
     what = f"saving {item.file.path}'s draft of {item.label.sentence_id}"
-    if call(conn, what, mine):
-        return False
-    made = call(conn, what, lambda: rest.request("POST", path, json={"result": _result(item, scheme),
-                                                                     "lead_time": item.label.lead_time}))
-    drafts = call(conn, what, mine)
+    try:
+        if call(conn, what, mine):
+            return False
+        made = call(conn, what, lambda: on_task("POST", {"result": _result(item, scheme),
+                                                        "lead_time": item.label.lead_time}))
+        drafts = call(conn, what, mine)
+    except _Gone:
+        return None
     for extra in drafts[1:]:
         call(conn, what, lambda: rest.request("DELETE", f"api/drafts/{extra}/"))
     return bool(drafts) and drafts[0] == (made or {}).get("id")
@@ -624,6 +779,8 @@ def load_counts_line(file: LoadedFile) -> str:
         parts.append(f"{c.repeated:,} repeated in the file")
     if c.absent:
         parts.append(f"{c.absent:,} left out (their sentences are not in the project)")
-    bulk = f" ({c.imported:,} with their tasks)" if c.imported else ""
+    bulk = [f"{c.imported:,} with their tasks"] if c.imported else []
+    bulk += [f"{c.replaced:,} with copies of their untouched tasks"] if c.replaced else []
+    bulk = f" ({', '.join(bulk)})" if bulk else ""
     return f"{file.path}: {c.read:,} labels by {file.labels.annotator.email}: {', '.join(parts)}{bulk}"
 

@@ -317,14 +317,21 @@ class Api:
             raise _unexpected(body, "an import without the ids of the tasks it made")
         return body["task_ids"]
 
-    def tasks(self, project_id: int, *, include: str = "id,data") -> Iterator[dict[str, Any]]:
-        """Every task of the project in id order, with the fields ``include`` names."""
+    def tasks(self, project_id: int, *, include: str = "id,data", fields: str = "task_only",
+              query: dict | None = None, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every task of the project in id order, with the fields ``include`` names.
+
+        ``fields="all"`` lets ``include`` name the Data Manager's computed columns too
+        (``draft_exists``, ``predictions`` in full); ``query`` is a Data Manager query
+        (``{"filters": ...}``) that keeps only the tasks it matches.
+        """
+        params: dict[str, Any] = {"project": project_id, "page_size": page_size, "fields": fields, "include": include}
+        if query is not None:
+            params["query"] = json.dumps(query)
         page = 1
         while True:
             try:
-                body = self.request("GET", "api/tasks/", params={
-                    "project": project_id, "page": page, "page_size": PAGE_SIZE, "fields": "task_only",
-                    "include": include})
+                body = self.request("GET", "api/tasks/", params=params | {"page": page})
             except AnswerError as exc:
                 if exc.status_code == 404 and page > 1:  # "Invalid page": the last page was full
                     return
@@ -333,26 +340,45 @@ class Api:
             if not isinstance(tasks, list):
                 raise _unexpected(body, "a task list without tasks")
             yield from tasks
-            if len(tasks) < PAGE_SIZE:
+            if len(tasks) < page_size:
                 return
             page += 1
 
-    def delete_tasks(self, project_id: int, task_ids: list[int]) -> int:
+    def delete_tasks(self, project_id: int, task_ids: list[int], *, filters: dict | None = None) -> int:
         """Delete these tasks of the project (ids already gone are skipped); how many went.
 
         Through the Data Manager's bulk action, a thousand ids a request: one by one takes
         0.17 s a task on Label Studio 1.23.2. The action deletes *every* task of the project
-        when it is given no selection, so an empty list sends nothing.
+        when it is given no selection, so an empty list sends nothing. With ``filters`` (Data
+        Manager filters), only those of the ids that match them when the request runs go.
         """
         deleted = 0
         for start in range(0, len(task_ids), DELETE_BATCH):
             chosen = [int(task_id) for task_id in task_ids[start:start + DELETE_BATCH]]
             if not chosen:
                 break
+            selection: dict[str, Any] = {"selectedItems": {"all": False, "included": chosen}}
+            if filters is not None:
+                selection["filters"] = filters
             body = self.request("POST", "api/dm/actions", params={"id": "delete_tasks", "project": project_id},
-                              json={"selectedItems": {"all": False, "included": chosen}})
+                                json=selection)
             deleted += body.get("processed_items", 0) if isinstance(body, dict) else 0
         return deleted
+
+    def users(self) -> list[dict[str, Any]]:
+        """The users of the key's organisation (id, email, first and last name)."""
+        listed = self.request("GET", "api/users/", params={"page_size": 10000})
+        return listed.get("results", []) if isinstance(listed, dict) else list(listed or [])
+
+    def model_versions(self, project_id: int) -> dict[str, int]:
+        """The model versions of the project's predictions, with their counts."""
+        found = self.request("GET", f"api/projects/{project_id}/model-versions/")
+        return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def delete_model_version(self, project_id: int, version: str) -> int:
+        """Remove every prediction of ``version`` from the project (one request); how many went."""
+        done = self.request("DELETE", f"api/projects/{project_id}/model-versions/", json={"model_version": version})
+        return int(done.get("deleted_predictions", 0)) if isinstance(done, dict) else 0
 
     def create_export(self, project_id: int, **options: Any) -> dict[str, Any]:
         return self.request("POST", f"api/projects/{project_id}/exports/", json=options)

@@ -595,27 +595,41 @@ def check_tasks(path: str | os.PathLike[str], scheme: Scheme) -> int:
     return n
 
 
-class _Copy(NamedTuple):
+class TaskCopy(NamedTuple):
     id: int
-    annotated: bool
+    annotated: bool  # annotated or skipped; with ``touched``, also drafted or commented on
+    text: str = ""
 
 
 @dataclass
-class _Listing:
-    copies: dict[str, list[_Copy]]  # the tasks of each sentence_id, lowest task id first
+class Listing:
+    copies: dict[str, list[TaskCopy]]  # the tasks of each sentence_id, lowest task id first
     tasks: int  # every task listed, those without a sentence_id too
 
 
-def _copies(rest: Api, conn: Connection, project_id: int) -> _Listing:
-    """Every task of the project by ``sentence_id`` (tasks without one are only counted)."""
-    def fetch() -> _Listing:
-        listing = _Listing({}, 0)
-        for task in rest.tasks(project_id, include="id,data,total_annotations,cancelled_annotations"):
+UNTOUCHED = {"conjunction": "and", "items": [  # Data Manager filters: tasks nobody has annotated, skipped,
+    {"filter": f"filter:tasks:{column}", "operator": "equal", "type": kind, "value": value}  # drafted or
+    for column, kind, value in (("total_annotations", "Number", 0), ("cancelled_annotations", "Number", 0),  # commented
+                                ("draft_exists", "Boolean", False), ("comment_count", "Number", 0))]}
+
+
+def sentence_tasks(rest: Api, conn: Connection, project_id: int, *, touched: bool = False) -> Listing:
+    """Every task of the project by ``sentence_id`` (tasks without one are only counted).
+
+    With ``touched``, a copy with a draft or a comment counts as annotated too.
+    """
+    include = "id,data,total_annotations,cancelled_annotations" + (",draft_exists,comment_count" if touched else "")
+
+    def fetch() -> Listing:
+        listing = Listing({}, 0)
+        for task in rest.tasks(project_id, include=include, fields="all" if touched else "task_only"):
             listing.tasks += 1
             data = task.get("data")
             if isinstance(data, dict) and isinstance(data.get("sentence_id"), str):
-                annotated = bool(task.get("total_annotations") or task.get("cancelled_annotations"))
-                listing.copies.setdefault(data["sentence_id"], []).append(_Copy(task["id"], annotated))
+                annotated = bool(task.get("total_annotations") or task.get("cancelled_annotations")
+                                 or task.get("draft_exists") or task.get("comment_count"))
+                listing.copies.setdefault(data["sentence_id"], []).append(
+                    TaskCopy(task["id"], annotated, str(data.get("text") or "")))
         for copies in listing.copies.values():
             copies.sort()
         return listing
@@ -624,8 +638,73 @@ def _copies(rest: Api, conn: Connection, project_id: int) -> _Listing:
 
 def task_ids(rest: Api, conn: Connection, project_id: int) -> dict[str, int]:
     """The task id of every ``sentence_id`` in the project, the lowest where there are several."""
-    listing = _copies(_as_api(rest, conn), conn, project_id)
+    listing = sentence_tasks(_as_api(rest, conn), conn, project_id)
     return {sentence_id: copies[0].id for sentence_id, copies in listing.copies.items()}
+
+
+def listed_tasks(rest: Api, conn: Connection, project_id: int) -> dict[str, list[tuple[int, str]]]:
+    """``sentence_id`` -> the project's tasks of that sentence as ``(task id, text)``, lowest id first."""
+    listing = sentence_tasks(_as_api(rest, conn), conn, project_id)
+    return {sentence_id: [(copy.id, copy.text) for copy in copies] for sentence_id, copies in listing.copies.items()}
+
+
+FILTER_PAGE_SIZE = 5000  # tasks per page of a filtered list (ids only)
+SELECTED_IN_URL = 500  # task ids per query of a task list that names them
+
+
+def tasks_where(rest: Api, conn: Connection, project_id: int, column: str, value: Any, what: str) -> set[int]:
+    """The ids of the project's tasks whose Data Manager list column ``column`` holds ``value``.
+
+    ``annotators`` (a user id: the tasks that user annotated or skipped) and
+    ``predictions_model_versions`` (a model version) are the columns used here. Label Studio
+    1.23.2 matches a user id exactly, and a model version as a substring of each value of a
+    list (a plain string would be taken character by character: data_manager/managers.py).
+    """
+    if column == "predictions_model_versions":
+        value = [value]
+    query = {"filters": {"conjunction": "and", "items": [
+        {"filter": f"filter:tasks:{column}", "operator": "contains", "type": "List", "value": value}]}}
+    return call(conn, what, lambda: {task["id"] for task in _as_api(rest, conn).tasks(
+        project_id, include="id", query=query, page_size=FILTER_PAGE_SIZE)})
+
+
+def untouched_tasks(rest: Api, conn: Connection, project_id: int, task_ids: set[int]) -> dict[int, dict]:
+    """Those of ``task_ids`` nobody has annotated, skipped, drafted or commented on: id -> the task,
+    with its ``data``, ``meta`` and ``predictions`` in full."""
+    chosen = sorted(task_ids)
+
+    def fetch() -> dict[int, dict]:
+        found = {}
+        for start in range(0, len(chosen), SELECTED_IN_URL):  # the ids go in the URL
+            query = {"filters": UNTOUCHED, "selectedItems": {"all": False, "included": chosen[start:start + SELECTED_IN_URL]}}
+            found.update((task["id"], task) for task in _as_api(rest, conn).tasks(
+                project_id, include="id,data,meta,predictions", fields="all", query=query))
+        return found
+    return call(conn, f"listing the untouched tasks of project {project_id}", fetch)
+
+
+def delete_untouched(rest: Api, conn: Connection, project_id: int, task_ids: list[int]) -> int:
+    """Delete those of ``task_ids`` that nobody has touched when the request runs (Label Studio checks
+    it in the same query: a task annotated, skipped, drafted or commented on meanwhile stays); how many went."""
+    return call(conn, f"removing {len(task_ids):,} untouched tasks of project {project_id}",
+                lambda: _as_api(rest, conn).delete_tasks(project_id, sorted(task_ids), filters=UNTOUCHED))
+
+
+def users(rest: Api, conn: Connection) -> list[dict]:
+    """The users of the key's organisation (id, email, first and last name)."""
+    return call(conn, "listing the users", _as_api(rest, conn).users)
+
+
+def model_versions(rest: Api, conn: Connection, project_id: int) -> dict[str, int]:
+    """The model versions of the project's predictions, with their counts."""
+    return call(conn, f"listing the model versions of project {project_id}",
+                lambda: _as_api(rest, conn).model_versions(project_id))
+
+
+def delete_model_version(rest: Api, conn: Connection, project_id: int, version: str) -> int:
+    """Remove every prediction of ``version`` from the project (one request); how many went."""
+    return call(conn, f"removing the predictions of {version!r}",
+                lambda: _as_api(rest, conn).delete_model_version(project_id, version))
 
 
 def push(
@@ -693,7 +772,7 @@ def push_tasks(
         project, created = ensure_project(rest, conn, title, scheme, overlap=overlap)
         counts = PushCounts(project_id=project.id, project_url=f"{conn.url}/projects/{project.id}",
                             project_created=created)
-        listing = _Listing({}, 0) if created else _copies(rest, conn, project.id)
+        listing = Listing({}, 0) if created else sentence_tasks(rest, conn, project.id)
         existing = listing.copies
         doubled: set[str] = set()  # sentences of the file already in more than one task
         sent: set[str] = set()
@@ -769,7 +848,7 @@ def _remove_duplicates(rest: Api, conn: Connection, project_id: int, sentence_id
     tasks the lowest id is kept: every push computes the same, whichever finishes first.
     Annotated tasks are never deleted: where one is annotated, the unannotated copies go.
     """
-    copies = _copies(rest, conn, project_id).copies
+    copies = sentence_tasks(rest, conn, project_id).copies
     surplus: list[int] = []
     kept: dict[str, int] = {}
     for sentence_id in sentence_ids:

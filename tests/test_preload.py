@@ -242,3 +242,119 @@ def test_new_sentences_come_in_with_their_labels_in_bulk_once_even_twice_at_once
         assert sorted(found) == [("vic@example.com", False), ("wen@example.com", False)], sentence
     saved = [sum(f.counts.posted for f in loaded) for loaded in results]
     assert sum(saved) == 2 * len(labels)
+
+
+def pulled_tasks(studio_server: server.Server, title: str) -> dict[str, list[dict]]:
+    """sentence_id -> every task of that sentence in a pull of the project."""
+    out = Path(server.data_dir(studio_server.data_dir)) / f"pulled-tasks-{abs(hash(title))}.json"
+    studio.pull(title, out, conn=local(studio_server))
+    found: dict[str, list[dict]] = {}
+    for task in json.loads(out.read_text()):
+        found.setdefault(task["data"]["sentence_id"], []).append(task)
+    return found
+
+
+def kept(task: dict) -> tuple:
+    """What a copy of a task must keep: data, meta, and each prediction's result, score and model version."""
+    return (task["data"], task["meta"], sorted(json.dumps({k: p.get(k) for k in ("result", "score", "model_version")},
+                                                          sort_keys=True) for p in task["predictions"]))
+
+
+@pytest.mark.integration
+def test_untouched_tasks_come_back_with_their_labels_and_touched_ones_take_the_per_request_path(
+        studio_server, seed_tasks, tmp_path, capsys, team_server_unset):
+    d = studio_server.data_dir
+    assert run(capsys, "push", seed_tasks, "--project", "replace", "--data-dir", d)[0] == 0
+    labels = seed_labels()
+    sids = [label["sentence_id"] for label in labels]
+    conn = local(studio_server)
+    with studio.api(conn) as rest:
+        pid = studio.find_project(rest, conn, "replace").id
+        ids = studio.task_ids(rest, conn, pid)
+        # Someone annotated sentence 0, someone drafted sentence 1, a model predicted sentence 2.
+        other = server.add_user(studio_server, "pat@example.com")
+        with studio.api(studio.Connection(conn.url, other, True)) as pat:
+            pat.request("POST", f"api/tasks/{ids[sids[0]]}/annotations/", json={"result": [], "lead_time": 1.0})
+            pat.request("POST", f"api/tasks/{ids[sids[1]]}/drafts", json={"result": [], "lead_time": 1.0})
+        rest.request("POST", f"api/projects/{pid}/import/predictions", json=[{
+            "task": ids[sids[2]], "score": 0.25, "model_version": "test-model",
+            "result": preload.label_result(labels[2], SCHEME)}])
+    before = pulled_tasks(studio_server, "replace")
+    records = [{**labels[0], "lead_time": 7.5}, labels[1], labels[2], {**labels[3], "lead_time": 12.25},
+               {"sentence_id": sids[4], "status": "skip", "lead_time": 2.0},
+               {"sentence_id": sids[5], "status": "draft", "claim": "CLAIM", "lead_time": 3.0}] + labels[6:]
+    path = label_file(tmp_path / "xia.json", "xia@example.com", records + records[:2])
+    code, out, err = run(capsys, "studio", "load-labels", path, "--project", "replace", "--data-dir", d,
+                         "--replace-untouched")
+    assert (code, err) == (0, "")
+    n = len(labels)
+    replaced = n - 3  # not the annotated, the drafted, nor the one with only a draft to load
+    assert out == (f"{path}: {n + 2} labels by xia@example.com: {n - 2} saved as annotations, 1 as skips, "
+                   f"1 as drafts, 0 already there, 2 repeated in the file ({replaced} with copies of their untouched "
+                   f"tasks)\nreplaced {replaced} untouched tasks by copies with the labels (the same data, meta and "
+                   "predictions; new task ids)\n")
+    after = pulled_tasks(studio_server, "replace")
+    assert after.keys() == before.keys() and all(len(tasks) == 1 for tasks in after.values())
+    for sid in sids:
+        old, new = before[sid][0], after[sid][0]
+        assert kept(new) == kept(old), sid
+        assert (new["id"] == old["id"]) == (sid in sids[:2] + [sids[5]]), sid
+        mine = [a for a in new["annotations"] if a["completed_by"]["email"] == "xia@example.com"]
+        if sid == sids[5]:
+            assert mine == [] and [d["user"] for d in new["drafts"]] == ["xia@example.com"]
+            continue
+        assert len(mine) == 1, sid
+        record = next(r for r in records if r["sentence_id"] == sid)
+        assert (mine[0]["was_cancelled"], mine[0]["lead_time"]) == (sid == sids[4], record.get("lead_time")), sid
+        if sid != sids[4]:
+            assert sorted(map(json.dumps, mine[0]["result"])) == sorted(
+                map(json.dumps, preload._result(preload._Item(None, preload.LabelRecord(**record),  # noqa: SLF001
+                                                              text=new["data"]["text"]), SCHEME))), sid
+    assert [a["completed_by"]["email"] for a in after[sids[0]][0]["annotations"]] == ["pat@example.com",
+                                                                                      "xia@example.com"]
+    assert any(p["model_version"] == "test-model" for p in after[sids[2]][0]["predictions"])
+    # Loading again (replacing again) adds nothing and replaces nothing.
+    code, out, err = run(capsys, "studio", "load-labels", path, "--project", "replace", "--data-dir", d,
+                         "--replace-untouched")
+    assert out == f"{path}: {n + 2} labels by xia@example.com: 0 saved as annotations, {n} already there, 2 repeated " \
+                  "in the file\n"
+    assert pulled_tasks(studio_server, "replace").keys() == after.keys()
+
+
+@pytest.mark.integration
+def test_replacing_twice_at_once_beside_a_per_request_load_leaves_one_task_and_one_annotation_each(
+        studio_server, seed_tasks, tmp_path, team_server_unset):
+    d = studio_server.data_dir
+    assert main(["push", str(seed_tasks), "--project", "replace twice", "--data-dir", d]) == 0
+    labels = seed_labels()
+    files = [label_file(tmp_path / f"{who}.json", f"{who}@example.com", labels) for who in ("yan", "zoe")]
+    slow = label_file(tmp_path / "abe.json", "abe@example.com", labels)
+    for who in ("yan", "zoe", "abe"):
+        server.add_user(studio_server, f"{who}@example.com")
+    before = pulled_tasks(studio_server, "replace twice")
+    results: list = []
+
+    def load(paths: list[Path], replace: bool) -> None:
+        try:
+            results.append(preload.load_labels(paths, "replace twice", SCHEME, conn=local(studio_server), data_dir=d,
+                                               replace_untouched=replace))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results.append(exc)
+    threads = [threading.Thread(target=load, args=(files, True)) for _ in range(2)]
+    threads.append(threading.Thread(target=load, args=([slow], False)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [r for r in results if isinstance(r, Exception)], results
+    after = pulled_tasks(studio_server, "replace twice")
+    assert after.keys() == before.keys()
+    for sentence, tasks in after.items():
+        assert len(tasks) == 1, sentence
+        assert kept(tasks[0]) == kept(before[sentence][0]), sentence
+        assert sorted(a["completed_by"]["email"] for a in tasks[0]["annotations"]) == [
+            "abe@example.com", "yan@example.com", "zoe@example.com"], sentence
+    for who in range(2):
+        saved = sum(loaded.files[who].counts.posted for loaded in results if len(loaded.files) == 2)
+        assert saved == len(labels)
+    assert sum(loaded.files[0].counts.posted for loaded in results if len(loaded.files) == 1) == len(labels)
