@@ -125,6 +125,62 @@ def _texts(batch: list[Mapping[str, Any]], model: StanceBaseline, first: int) ->
     return texts
 
 
+class _Predictor:
+    """What turns a batch of tasks into predicted tasks: the model, its questions and labels, the version."""
+
+    def __init__(self, model: StanceBaseline, model_version: str | None) -> None:
+        check_is_fitted(model)
+        self.model = model
+        self.version = model_version or f"stance-baseline {model.trained_at_}"
+        self.questions = list(model.questions_)
+        self.classes = {q: list(model.classes_[q]) for q in self.questions}
+
+    def scored(self, batch: list[Mapping[str, Any]], first: int) -> tuple[list[tuple[str, list[str], list[float]]],
+                                                                          list[float]]:
+        """Each question's best label and its probability for every task of ``batch``, and each task's score."""
+        proba = self.model.predict_proba_all(_texts(batch, self.model, first))
+        score = np.ones(len(batch))
+        columns = []
+        for q in self.questions:
+            score = np.minimum(score, margins(proba[q]))
+            best = proba[q].argmax(axis=1)
+            labels = [self.classes[q][j] for j in best.tolist()]
+            columns.append((q, labels, np.round(proba[q][np.arange(len(batch)), best], 6).tolist()))
+        return columns, np.round(score, 6).tolist()
+
+    def __call__(self, batch: list[Mapping[str, Any]], first: int) -> list[dict]:
+        """The tasks of ``batch`` (the first of them task number ``first``) with their prediction."""
+        columns, scores = self.scored(batch, first)
+        out = []
+        for i, task in enumerate(batch):
+            result = [{"from_name": q, "to_name": SENTENCE, "type": "choices", "value": {"choices": [labels[i]]},
+                       "score": p[i]} for q, labels, p in columns]
+            result += _highlights(task)
+            out.append({**task, "predictions": [{"model_version": self.version, "score": scores[i], "result": result}]})
+        return out
+
+
+def _highlights(task: Mapping[str, Any]) -> list:
+    """The mention highlights of the task's ``stance-mentions@...`` pre-annotation, which the prediction keeps."""
+    return [item for kept in task.get("predictions") or [] if isinstance(kept, Mapping)
+            and str(kept.get("model_version", "")).startswith(f"{MENTIONS_MODEL}@")
+            for item in kept.get("result") or [] if item.get("from_name") == MENTION_CONTROL]
+
+
+def _batches(tasks: Iterable[Mapping[str, Any]], size: int) -> Iterator[tuple[list[Mapping[str, Any]], int]]:
+    """``size`` tasks at a time, each batch with the number of its first task (from 1)."""
+    batch: list[Mapping[str, Any]] = []
+    done = 0
+    for task in tasks:
+        batch.append(task)
+        if len(batch) == size:
+            yield batch, done + 1
+            done += len(batch)
+            batch = []
+    if batch:
+        yield batch, done + 1
+
+
 def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *, model_version: str | None = None,
                       batch_size: int = PREDICT_BATCH, jobs: int = 1) -> Iterator[list[dict]]:
     """The tasks with the model's prediction attached, in input order, ``batch_size`` at a time.
@@ -142,84 +198,100 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
     in ``result``: Label Studio pre-fills only the prediction of the project's model version, and
     ``stance predict --push`` makes that this model's.
 
-    With ``jobs`` above 1 (where processes can be forked), that many worker processes compute
-    the batches' probabilities, a few batches ahead, while this one reads the tasks and builds
-    the predictions; the output is the same, in the same order.
+    With ``jobs`` above 1 (where processes can be forked), that many worker processes predict
+    the batches, a few batches ahead, while this one reads the tasks; the output is the same,
+    in the same order.
 
     Raises
     ------
     InputError
         A task without ``data.text``, or for another scheme.
     """
-    check_is_fitted(model)
-    version = model_version or f"stance-baseline {model.trained_at_}"
-    questions = list(model.questions_)
-    classes = {q: list(model.classes_[q]) for q in questions}
-
-    def predictions(batch: list[Mapping[str, Any]], proba: dict[str, np.ndarray]) -> list[dict]:
-        score = np.ones(len(batch))
-        columns = []
-        for q in questions:
-            score = np.minimum(score, margins(proba[q]))
-            best = proba[q].argmax(axis=1)
-            labels = [classes[q][j] for j in best.tolist()]
-            columns.append((q, labels, np.round(proba[q][np.arange(len(batch)), best], 6).tolist()))
-        scores = np.round(score, 6).tolist()
-        out = []
-        for i, task in enumerate(batch):
-            result = [{"from_name": q, "to_name": SENTENCE, "type": "choices", "value": {"choices": [labels[i]]},
-                       "score": p[i]} for q, labels, p in columns]
-            result += [item for kept in task.get("predictions") or [] if isinstance(kept, Mapping)
-                       and str(kept.get("model_version", "")).startswith(f"{MENTIONS_MODEL}@")
-                       for item in kept.get("result") or [] if item.get("from_name") == MENTION_CONTROL]
-            out.append({**task, "predictions": [{"model_version": version, "score": scores[i], "result": result}]})
-        return out
-
-    def batches() -> Iterator[tuple[list[Mapping[str, Any]], list[str]]]:
-        batch: list[Mapping[str, Any]] = []
-        done = 0
-        for task in tasks:
-            batch.append(task)
-            if len(batch) == batch_size:
-                yield batch, _texts(batch, model, done + 1)
-                done += len(batch)
-                batch = []
-        if batch:
-            yield batch, _texts(batch, model, done + 1)
-
-    pool = _pool(model, jobs)
-    if pool is None:
-        for batch, texts in batches():
-            yield predictions(batch, model.predict_proba_all(texts))
-        return
-    ahead: deque = deque()
-    with pool:
-        for batch, texts in batches():
-            ahead.append((batch, pool.submit(_forked_proba, texts)))
-            if len(ahead) > 2 * jobs:
-                batch, future = ahead.popleft()
-                yield predictions(batch, future.result())
-        while ahead:
-            batch, future = ahead.popleft()
-            yield predictions(batch, future.result())
+    yield from _in_order(_Predictor(model, model_version), _batches(tasks, batch_size), jobs, model)
 
 
-_FORKED: StanceBaseline | None = None  # the model the forked workers predict with
+def _in_order(work: Callable[[list[Mapping[str, Any]], int], Any], batches: Iterable[tuple[list[Mapping[str, Any]], int]],
+              jobs: int, model: StanceBaseline) -> Iterator[Any]:
+    """``work(batch, first)`` of each batch, in order: here, or in ``jobs`` forked workers a few batches ahead.
 
-
-def _forked_proba(texts: list[str]) -> dict[str, np.ndarray]:
-    assert _FORKED is not None
-    return _FORKED.predict_proba_all(texts)
-
-
-def _pool(model: StanceBaseline, jobs: int) -> ProcessPoolExecutor | None:
-    """Worker processes forked with the model (its shared vocabularies made first), or None for one process."""
+    The workers are forked after ``model`` has predicted a text, so its shared vocabularies, the
+    word vectors and the lexicons are made once and shared, not made again in each worker.
+    """
     global _FORKED
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    model.predict_proba_all(["warm up"])  # the union vocabularies, built once, before the fork copies them
-    _FORKED = model
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+        for batch, first in batches:
+            yield work(batch, first)
+        return
+    model.predict_proba_all(["warm up #warmUp"])  # a hashtag: the splitter's counts load before the fork too
+    _FORKED = work
+    ahead: deque = deque()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            for batch, first in batches:
+                ahead.append(pool.submit(_forked, batch, first))
+                if len(ahead) > 2 * jobs:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        finally:
+            for future in ahead:
+                future.cancel()
+            _FORKED = None
+
+
+_FORKED: Callable[[list[Mapping[str, Any]], int], Any] | None = None  # what the forked workers do with a batch
+
+
+def _forked(batch: list[Mapping[str, Any]], first: int) -> Any:
+    assert _FORKED is not None
+    return _FORKED(batch, first)
+
+
+class _Lines:
+    """A batch of tasks as the spooled lines of :func:`write_predictions`: predicted, checked, as JSON.
+
+    A line is the JSON of :meth:`_Predictor.__call__`'s task, byte for byte (``dumps``: compact,
+    keys in order), put together from pieces: each top-level value of the task as ``dumps``
+    writes it, the answers from a piece per question and label made once, the scores as
+    ``float.__repr__`` (what ``json`` writes for a finite float). Every prediction is checked
+    against the scheme as it is.
+    """
+
+    def __init__(self, predictor: _Predictor, scheme: Scheme) -> None:
+        self.predictor = predictor
+        self.scheme_id = scheme.id
+        self.allowed = choice_questions(scheme)
+        self.targets = frozenset(scheme.target_ids)
+        self.answers = {(q, label): ({"from_name": q, "to_name": SENTENCE, "type": "choices",
+                                      "value": {"choices": [label]}},
+                                     dumps({"from_name": q, "to_name": SENTENCE, "type": "choices",
+                                            "value": {"choices": [label]}})[:-1] + ',"score":')
+                        for q in predictor.questions for label in predictor.classes[q]}
+        self.head = '[{"model_version":' + dumps(predictor.version) + ',"score":'
+
+    def __call__(self, batch: list[Mapping[str, Any]], first: int) -> tuple[bytes, list[float], list[int]]:
+        """The batch's lines joined, each task's score and each line's length in bytes."""
+        columns, scores = self.predictor.scored(batch, first)
+        answers, allowed, targets, head, score_of = self.answers, self.allowed, self.targets, self.head, float.__repr__
+        lines, lengths = [], []
+        for i, task in enumerate(batch):
+            chosen = [answers[q, labels[i]] for q, labels, _ in columns]
+            kept = _highlights(task)
+            problem = _problem({"score": scores[i], "result": [item for item, _ in chosen] + kept}, allowed, targets)
+            if problem is not None:
+                raise InputError(f"prediction not valid for scheme {self.scheme_id!r}: {problem}",
+                                 where=f"task {first + i} (sentence {task['data'].get('sentence_id')})",
+                                 fix="predict with a model trained for this scheme (see its card.json)")
+            result = [piece + score_of(p[i]) + "}" for (_, piece), (_, _, p) in zip(chosen, columns)]
+            result += [dumps(item) for item in kept]
+            prediction = head + score_of(scores[i]) + ',"result":[' + ",".join(result) + "]}]"
+            fields = [dumps(k) + ":" + (prediction if k == "predictions" else dumps(v)) for k, v in task.items()]
+            if "predictions" not in task:
+                fields.append('"predictions":' + prediction)
+            line = ("{" + ",".join(fields) + "}").encode()
+            lines.append(line)
+            lengths.append(len(line))
+        return b"".join(lines), scores, lengths
 
 
 def predictions_for(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *,
@@ -261,7 +333,9 @@ def write_predictions(
     and spooled as one JSON line to a temporary file beside ``path``, keeping only its score
     and place. The file is then written in score order (ties in input order) and renamed over
     ``path``: a JSON list with one task per line, as ``stance tasks`` writes, so it streams too.
-    ``jobs`` worker processes compute the probabilities (see :func:`predicted_batches`).
+    With ``jobs`` above 1, that many forked worker processes predict, check and turn whole
+    batches into their lines, a few batches ahead, while this one reads the tasks and spools
+    the lines (the same file, byte for byte).
 
     Raises
     ------
@@ -270,35 +344,26 @@ def write_predictions(
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    allowed = choice_questions(scheme)
-    targets = frozenset(scheme.target_ids)
     scores, offsets, lengths = array("d"), array("q"), array("q")
     position = 0
+    lines = _Lines(_Predictor(model, model_version), scheme)
     with tempfile.TemporaryFile(prefix=f".{target.name}.", suffix=".spool", dir=target.parent) as spool:
-        for batch in predicted_batches(model, tasks, model_version=model_version, batch_size=batch_size, jobs=jobs):
-            lines = []
-            for task in batch:
-                number = len(scores) + 1
-                problem = _problem(task["predictions"][0], allowed, targets)
-                if problem is not None:
-                    raise InputError(f"prediction not valid for scheme {scheme.id!r}: {problem}",
-                                     where=f"task {number} (sentence {task['data'].get('sentence_id')})",
-                                     fix="predict with a model trained for this scheme (see its card.json)")
-                line = dumps(task).encode()
-                lines.append(line)
-                scores.append(task["predictions"][0]["score"])
+        for blob, batch_scores, batch_lengths in _in_order(lines, _batches(tasks, batch_size), jobs, model):
+            spool.write(blob)
+            for length in batch_lengths:
                 offsets.append(position)
-                lengths.append(len(line))
-                position += len(line)
-            spool.write(b"".join(lines))
+                position += length
+            scores.extend(batch_scores)
+            lengths.extend(batch_lengths)
             if on_batch is not None:
-                on_batch(len(batch))
+                on_batch(len(batch_lengths))
+        spool.flush()
         order = np.argsort(np.frombuffer(scores, dtype=np.float64), kind="stable")
+        fd = spool.fileno()
         with atomic_write(target, binary=True) as out:
             out.write(b"[")
             for k, i in enumerate(order.tolist()):
-                spool.seek(offsets[i])
-                out.write((b",\n" if k else b"\n") + spool.read(lengths[i]))
+                out.write((b",\n" if k else b"\n") + os.pread(fd, lengths[i], offsets[i]))
             out.write(b"\n]\n")
     if not len(scores):
         return PredictedFile()

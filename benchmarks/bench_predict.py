@@ -104,13 +104,18 @@ def child_main(argv: list[str]) -> None:
         with open(out_path, encoding="utf-8") as handle:
             done = sum(1 for line in handle if line.startswith("{") or line.startswith(",{"))
     elif kind == "bare":
+        from annotate.features import mention_spans
+
         model = load_model(model_dir)
-        texts = [json.loads(line.rstrip(",\n"))["data"]["text"] for line in open(tasks_path, encoding="utf-8")
-                 if line.strip() not in ("[", "]", "")]
+        data = [json.loads(line.rstrip(",\n"))["data"] for line in open(tasks_path, encoding="utf-8")
+                if line.strip() not in ("[", "]", "")]
+        texts = [d["text"] for d in data]
+        mentions = [mention_spans(d.get("mentions")) for d in data]
+        del data
         began = time.perf_counter()
         for question in model.questions_:
             key, pipeline = model._pipeline(question)
-            pipeline.predict_proba(model._X(texts, question, key))
+            pipeline.predict_proba(model._X(texts, mentions, question, key))
         seconds = time.perf_counter() - began
         done = len(texts)
     else:

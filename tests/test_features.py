@@ -229,6 +229,20 @@ def test_the_wheel_holds_stanfords_glove_6b_50d():
     assert nearest == ["king", "queen"]
 
 
+def test_pooled_vectors_of_many_texts_are_each_texts_to_the_bit():
+    from annotate.features import PooledVectors, pooled_vectors, pooled_vectors_of
+
+    texts = ["taxes rose sharply, sadly", "", "Haftar", "zothz Erdogan zothendz met him", "znotgtz talks went on",
+             mark_mentions("critics hate Obama and his army", (("usa", 13, 18),), "usa"), "ztgtz", "the " * 300,
+             "Many a word, many times: the the the; and, and, and!"]
+    figures = pooled_vectors_of(texts)
+    assert figures.shape == (len(texts), 1050)
+    assert np.array_equal(figures, np.array([pooled_vectors(t) for t in texts]))  # every bit, not only close
+    assert pooled_vectors_of([]).shape == (0, 1050)
+    block = PooledVectors(weight=0.5).fit(["x"]).transform(texts).toarray()
+    assert np.array_equal(block, 0.5 * figures)
+
+
 def test_pooled_vectors_are_the_mean_max_and_min_of_each_context():
     from annotate.features import VECTOR_CONTEXTS, _glove, pooled_vectors
 

@@ -151,6 +151,43 @@ def test_predictions_stream_in_batches_and_the_file_comes_most_uncertain_first(t
     assert (tmp_path / "p2.json").read_bytes() == (tmp_path / "p.json").read_bytes()
 
 
+def test_the_file_holds_each_predicted_task_as_dumps_writes_it_one_process_or_two(tmp_path):
+    from annotate.errors import InputError
+    from annotate.files import dumps
+
+    rows = make_rows(articles=6, per_article=5, seed=8)
+    model = StanceBaseline(scheme=SCHEME.id, targets=SCHEME.target_ids, n_splits=3, C=(0.3,),
+                           class_weight=(None,)).fit(rows)
+    target = SCHEME.target_ids[0]
+    highlight = {"id": "m1", "from_name": MENTION_CONTROL, "to_name": "sentence", "type": "labels", "readonly": True,
+                 "value": {"start": 0, "end": 3, "text": "Thé", "labels": [target]}}
+    tasks = []
+    for k, r in enumerate(make_rows(articles=6, per_article=5, seed=9) * 3):
+        data = {"text": ("Thé \u2028 «quoted» \x01 " if k % 4 == 0 else "") + r["text"], "sentence_id": f"s{k}",
+                "article_id": r["article_id"], "scheme": SCHEME.id}
+        task = {"data": data}
+        if k % 3 == 0:  # as `stance tasks` writes them: the mention highlights first, then other keys
+            task = {"data": data, "predictions": [{"model_version": f"{MENTIONS_MODEL}@1", "result": [highlight]}]}
+        elif k % 3 == 1:
+            task = {"predictions": [], "data": data, "meta": {"n": 1.5e-07}}
+        tasks.append(task)
+    expected = predictions_for(model, tasks, model_version="m@1")
+    assert any(t["predictions"][0]["result"][-1] == highlight for t in expected)
+    text = "[\n" + ",\n".join(dumps(t) for t in expected) + "\n]\n"
+    for jobs in (1, 2):
+        write_predictions(model, iter(tasks), tmp_path / f"p{jobs}.json", SCHEME, model_version="m@1", batch_size=16,
+                          jobs=jobs)
+        assert (tmp_path / f"p{jobs}.json").read_text(encoding="utf-8") == text
+    # A task that is not for the model's scheme, in the third batch: a worker's error is the same error.
+    wrong = [*tasks[:40], {"data": {**tasks[40]["data"], "scheme": "other/v1"}}, *tasks[41:]]
+    for jobs in (1, 2):
+        with pytest.raises(InputError) as raised:
+            write_predictions(model, iter(wrong), tmp_path / "w.json", SCHEME, model_version="m@1", batch_size=16,
+                              jobs=jobs)
+        assert str(raised.value).startswith("task 41 (sentence s40): task is for scheme 'other/v1'")
+        assert not (tmp_path / "w.json").exists()
+
+
 def test_split_with_too_few_articles_says_what_to_do(tmp_path, capsys):
     gold = gold_file(tmp_path / "gold.jsonl", make_rows(articles=2, per_article=3))
     code, out, err = run(capsys, "split", gold, "-o", tmp_path / "splits")
