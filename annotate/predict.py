@@ -210,8 +210,9 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
     yield from _in_order(_Predictor(model, model_version), _batches(tasks, batch_size), jobs, model)
 
 
-def _in_order(work: Callable[[list[Mapping[str, Any]], int], Any], batches: Iterable[tuple[list[Mapping[str, Any]], int]],
-              jobs: int, model: StanceBaseline) -> Iterator[Any]:
+def _in_order(work: Callable[[list[Mapping[str, Any]], int], Any],
+              batches: Iterable[tuple[list[Mapping[str, Any]], int]], jobs: int,
+              model: StanceBaseline) -> Iterator[Any]:
     """``work(batch, first)`` of each batch, in order: here, or in ``jobs`` forked workers a few batches ahead.
 
     The workers are forked after ``model`` has predicted a text, so its shared vocabularies, the

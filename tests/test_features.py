@@ -235,6 +235,10 @@ def test_pooled_vectors_of_many_texts_are_each_texts_to_the_bit():
     texts = ["taxes rose sharply, sadly", "", "Haftar", "zothz Erdogan zothendz met him", "znotgtz talks went on",
              mark_mentions("critics hate Obama and his army", (("usa", 13, 18),), "usa"), "ztgtz", "the " * 300,
              "Many a word, many times: the the the; and, and, and!"]
+    from annotate.features import _glove
+
+    _, vectors, scale = _glove()
+    assert type(scale) is np.ndarray and np.array_equal(scale, 3 * np.asarray(vectors, dtype=np.float64).std(axis=0))
     figures = pooled_vectors_of(texts)
     assert figures.shape == (len(texts), 1050)
     assert np.array_equal(figures, np.array([pooled_vectors(t) for t in texts]))  # every bit, not only close
