@@ -21,7 +21,9 @@ bare call runs before ours, so that any warm-up left favours the bare call.
 - **load-labels**: ``stance studio load-labels`` of three label files, 1,400 labels of ``--labels``
   sentences (three annotators each; the seeds' labels), into the project of ``--tasks`` tasks
   (an annotation per request, eight at a time), and with ``--tasks FILE`` into a project that
-  lacks the sentences (they come in with their labels, the bulk path). The users exist before.
+  lacks the sentences (they come in with their labels, the bulk path), and with ``--replace-untouched``
+  into a project of the same ``--tasks`` tasks nobody has touched (they are imported again with
+  their labels and the old ones deleted). The users exist before.
 
 Goals: our push and pull take at most 1.3 times the bare calls' time; memory flat in the task
 count: the peak memory of our push and pull of ``--tasks`` over a tenth of them at most 1.2;
@@ -121,6 +123,8 @@ def child_main(argv: list[str]) -> None:
         argv = ["studio", "load-labels", *spec["labels"], "--project", project, "--data-dir", data_dir]
         if spec["tasks"]:
             argv += ["--tasks", spec["tasks"]]
+        if spec.get("replace"):
+            argv += ["--replace-untouched"]
         began = time.perf_counter()
         code = stance_main(argv)
         seconds = time.perf_counter() - began
@@ -208,8 +212,9 @@ def main() -> int:
             make_tasks(tmp / "seeds.json", tmp / f"{name}.json", count, prefix=f"{name}{run}-")
         make_tasks(tmp / "seeds.json", tmp / "one.json", 1, prefix=f"one{run}-")
         labels = make_label_files(tmp / "seeds.json", tmp / "large.json", tmp, args.labels)
-        for spec, tasks in (("existing", None), ("bulk", str(tmp / "large.json"))):
-            (tmp / f"load-{spec}.json").write_text(json.dumps({"labels": [str(f) for f in labels], "tasks": tasks}))
+        for spec, tasks in (("existing", None), ("bulk", str(tmp / "large.json")), ("replace", None)):
+            (tmp / f"load-{spec}.json").write_text(json.dumps({"labels": [str(f) for f in labels], "tasks": tasks,
+                                                               "replace": spec == "replace"}))
         began = time.perf_counter()
         running, already = server.start(data_dir, port=args.port, say=lambda message: None)
         print(f"server: {running.url}" + (" (running already)" if already else
@@ -220,6 +225,7 @@ def main() -> int:
             for label_file in labels:  # the people exist before the timer, as on a team server
                 server.add_user(running, json.loads(label_file.read_text())["annotator"]["email"])
             measure("push", data_dir, f"bulk {run}", tmp / "one.json")
+            measure("push", data_dir, f"replace {run}", tmp / "large.json")
             results = {
                 "bare import": measure("bare-import", data_dir, f"bare {run}", tmp / "large.json"),
                 "our push": measure("push", data_dir, f"ours {run}", tmp / "large.json"),
@@ -229,6 +235,7 @@ def main() -> int:
                 "our pull, small": measure("pull", data_dir, f"small {run}", tmp / "small-export.json"),
                 "load-labels": measure("load-labels", data_dir, f"ours {run}", tmp / "load-existing.json"),
                 "load-labels, bulk": measure("load-labels", data_dir, f"bulk {run}", tmp / "load-bulk.json"),
+                "load-labels, repl.": measure("load-labels", data_dir, f"replace {run}", tmp / "load-replace.json"),
             }
         finally:
             if not already:
@@ -240,7 +247,7 @@ def main() -> int:
     for name, r in results.items():
         expected = args.labels if name.startswith("load") else small if name.endswith("small") else n
         assert r["done"] == expected, f"{name}: {r['done']} items, expected {expected}"
-    for name in ("load-labels", "load-labels, bulk"):
+    for name in ("load-labels", "load-labels, bulk", "load-labels, repl."):
         seconds = results[name]["seconds"] * LABELS / args.labels
         verdict = "MET" if seconds < LOAD_GOAL else "MISSED"
         print(f"{name}: {results[name]['seconds']:.1f} s for {args.labels:,} labels (goal {LABELS:,} in under "
