@@ -196,7 +196,7 @@ class Loaded:
     project_id: int = 0
     project_url: str = ""
     project_created: bool = False
-    replaced: int = 0  # untouched tasks deleted once their copies with the labels were in (replace_untouched)
+    replaced: int = 0  # untouched tasks whose copies with the labels stay (replace_untouched)
 
 
 @dataclass
@@ -332,11 +332,13 @@ def _load(result: Loaded, title: str, scheme: Scheme, *, conn: Connection,
             imported = _import(rest, conn, pid, new_tasks | copies, items, people, scheme, on_label,
                                replacing={s: task_id for s, (task_id, _) in old.items()})
             if old:
-                result.replaced = delete_untouched(rest, conn, pid, [task_id for task_id, _ in old.values()])
+                delete_untouched(rest, conn, pid, [task_id for task_id, _ in old.values()])
             listed = sentence_tasks(rest, conn, pid, touched=True).copies
             every, (items, duplicates, leftover) = items, _settle(listed, imported, items)
             if leftover:  # untouched copies another push or load made meanwhile, or the old tasks still there
-                result.replaced += delete_untouched(rest, conn, pid, leftover)
+                delete_untouched(rest, conn, pid, leftover)
+            # Counted from what stays: a delete retried after a lost reply reports none deleted.
+            result.replaced = sum(1 for s in old if s in imported and imported[s] not in duplicates)
         _post(rest, conn, pid, items, people, keys, scheme, listed, timeout=timeout, workers=workers,
               on_label=on_label, verify=every)
         if duplicates:  # their labels are on the copy that stays now
