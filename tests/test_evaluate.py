@@ -337,6 +337,23 @@ def test_evaluate_counts_rows_names_unanswerable_questions_and_passes_everything
                                     "(`stance adjudicate`) of the scheme the model was trained on")
 
 
+def test_evaluate_without_claim_labels_rows_counted_and_resamples_passed_on(model_without_gna):
+    model, held_out = model_without_gna
+    # no row has a claim label: the stance questions after it are still evaluated
+    stance_only = [{**r, "claim": None} for r in held_out]
+    rep = evaluate(model, stance_only, n_boot=40)
+    assert [q.question for q in rep.questions] == ["stance_haftar_lna", "stance_turkey_military"]
+    assert rep.rows == len(stance_only) and rep.bootstrap.n_boot == 40
+    # a row counts when it has some label: two rows with a claim only count, one with nothing does not
+    rows = list(held_out)
+    rows[0] = {**rows[0], "stance": {}}
+    rows[1] = {**rows[1], "stance": {t: None for t in rows[1]["stance"]}}
+    rows[2] = {**rows[2], "claim": None, "stance": {}}
+    rep = evaluate(model, rows, n_boot=40)
+    assert rep.rows == len(rows) - 1
+    assert next(q for q in rep.questions if q.question == "claim").rows == len(rows) - 1
+
+
 def test_majority_of_counts_needs_a_count():
     assert majority_of_counts({"AGAINST": 1}, LABELS) == "AGAINST"  # labels without a count count 0
     assert majority_of_counts({"FAVOR": 0}, LABELS) is None
