@@ -954,3 +954,55 @@ def test_report_errors_word_for_word() -> None:
     assert caught.value.message == (f"annotation {first.annotation_id} (sentence a:0-1, annotator 1): labelled with "
                                     f"scheme 'x/v1', not '{SCHEME.id}'; pass the scheme the annotations were made "
                                     "with (--scheme)")
+
+
+# --- Tests for the survivors of the mutation run (issue 14 point 6; README, "Mutation testing") ---
+
+
+def test_reliability_data_errors_word_for_word() -> None:
+    cases = [([0, 1], "reliability data must be 2-D (annotators, units), not 1-D"),
+             ([[0.5, 1.0]], "reliability data must hold integer category codes (or NaN)"),
+             ([["a", "b"]], "reliability data must be numeric codes, not dtype <U1"),
+             ([[0, -2]], "category codes must be >= 0, with -1 for a missing label")]
+    for data, message in cases:
+        with pytest.raises(ValueError) as caught:
+            krippendorff_alpha_nominal(data)
+        assert str(caught.value) == message
+
+
+def test_value_counts_has_one_column_per_code_up_to_the_largest() -> None:
+    # By default the largest code + 1 columns: none at all when nobody gave a label, one for code 0 only.
+    assert value_counts([[-1, -1], [-1, -1]]).shape == (2, 0)
+    assert value_counts([[0, 0], [0, -1]]).tolist() == [[2], [1]]
+    assert value_counts(np.zeros((2, 0), dtype=int)).shape == (0, 0)
+    assert value_counts([[-1, -1]], 3).tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_alpha_of_a_single_pair_of_labels() -> None:
+    # One unit, two labels that differ: n = 2, n D_o = 2, n D_e = (2^2 - 1 - 1) / (2 - 1) = 2, alpha = 0
+    # (the krippendorff package says the same); two such units: n D_e = (16 - 8) / 3, alpha = 1 - 4 / (8/3) = -0.5.
+    for data, by_hand in (([[0], [1]], 0.0), ([[0, 0], [1, 1]], -0.5), ([[0, 1], [1, 1]], 0.0)):
+        assert krippendorff_alpha_nominal(data) == pytest.approx(by_hand, abs=1e-12)
+        assert krippendorff.alpha(reliability_data=data, level_of_measurement="nominal") == pytest.approx(by_hand)
+    assert math.isnan(krippendorff_alpha_nominal([[0], [0]]))  # one category: undefined
+
+
+def test_majority_agreement_and_cohen_matrix_types() -> None:
+    # Annotator 3 labels only a unit nobody else labelled: no unit with a majority of the others, NaN (a float).
+    agree, units = majority_agreement([[0, -1], [0, -1], [-1, 1]])
+    assert agree.dtype == np.float64 and agree[:2].tolist() == [1.0, 1.0] and np.isnan(agree[2])
+    assert units.dtype.kind == "i" and units.tolist() == [1, 1, 0]
+    kappa, shared = cohen_matrix([[0, 1, -1], [0, 1, -1], [-1, -1, 1]])
+    assert shared.dtype.kind == "i" and shared.tolist() == [[2, 2, 0], [2, 2, 0], [0, 0, 1]]
+    assert kappa[0, 1] == 1.0 and np.isnan(kappa[0, 2]) and np.isnan(kappa[0, 0])
+
+
+def test_dawid_skene_note_and_gold_source_without_gold_word_for_word() -> None:
+    report = agreement_report(many_articles(3, seed=2), SCHEME, n_boot=0, dawid_skene=True)
+    assert report.notes[-1] == ("Dawid-Skene: each annotator's confusion matrix per question, fitted by EM over that "
+                                "question's answers (annotate.gold.dawid_skene); with few annotators or units it is a "
+                                "rough estimate")
+    assert not any(n.startswith("Dawid-Skene") for n in agreement_report(many_articles(3, seed=2), SCHEME,
+                                                                          n_boot=0).notes)
+    # A gold file's name without its rows compares nobody with gold: the report names no gold file.
+    assert agreement_report(three_annotators(), SCHEME, n_boot=0, gold_source="g.jsonl").gold is None

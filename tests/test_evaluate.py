@@ -426,3 +426,40 @@ def test_notes_of_edge_cases_word_for_word():
     assert constant.f_avg_ci.status == "degenerate"
     assert ("F_avg: every resample gives 0.000: the bootstrap sees no variation here, which does not mean there is "
             "none") in constant.notes
+
+
+# --- Tests for the survivors of the mutation run (issue 14 point 6; README, "Mutation testing") ---
+
+
+def test_no_predictions_evaluate_no_rows():
+    rep = report_from_predictions([], scheme="s/v1", model="m", data="d", n_boot=10)
+    assert (rep.rows, rep.questions, rep.stance) == (0, [], None)
+
+
+def test_no_resamples_say_so_in_the_intervals_not_the_notes():
+    # n_boot=0: no interval, and with enough articles not "too few" of them, at MIN_ARTICLES exactly too.
+    q = report(n_boot=0).questions[1]
+    assert q.notes == []
+    y = ["FAVOR", "AGAINST", "NONE", "NONE"] * 5
+    at_min = question_report(QuestionPredictions(question="stance_gna", target="gna", labels=STANCE_LABELS,
+                                                 y_true=y, y_pred=y[::-1],
+                                                 groups=[f"a{i:02d}" for i in range(MIN_ARTICLES)]), n_boot=0)
+    assert at_min.articles == MIN_ARTICLES and at_min.notes == []
+    for ci in (at_min.f_avg_ci, at_min.macro_f1_ci, *(c.f1_ci for c in at_min.classes)):
+        assert (ci.status, ci.clusters, ci.resamples) == ("undefined", MIN_ARTICLES, 0)
+
+
+def test_perfect_predictions_note_both_degenerate_intervals_word_for_word():
+    y = ["FAVOR", "AGAINST", "NONE"] * 10
+    q = question_report(QuestionPredictions(question="stance_gna", target="gna", labels=STANCE_LABELS, y_true=y,
+                                            y_pred=y, groups=[f"a{i:02d}" for i in range(30)]), n_boot=50)
+    same = "every resample gives 1.000: the bootstrap sees no variation here, which does not mean there is none"
+    assert q.notes == [f"F_avg: {same}", f"macro F1: {same}"]
+
+
+def test_a_label_set_without_against_has_no_f_avg():
+    # F_avg is (F1(FAVOR) + F1(AGAINST)) / 2: a question needs both labels to have one.
+    q = question_report(QuestionPredictions(question="q", labels=("FAVOR", "NONE"), y_true=["FAVOR", "NONE"] * 10,
+                                            y_pred=["FAVOR"] * 20, groups=[str(i) for i in range(20)]), n_boot=10)
+    assert (q.f_avg, q.f_avg_ci, q.majority.f_avg) == (None, None, None)
+    assert q.macro_f1 == pytest.approx((2 * 10 / 30 + 0) / 2)  # FAVOR: 2*10 / (10 + 20); NONE: 0

@@ -200,3 +200,65 @@ def test_percentile_interval_notes_word_for_word():
     assert ok.note is None and ok.undefined == 0
     few = percentile_interval(None, level=0.9, clusters=3, min_clusters=20)
     assert (few.undefined, few.resamples) == (0, 0)
+
+
+# --- Tests for the survivors of the mutation run (issue 14 point 6; README, "Mutation testing") ---
+
+
+def test_gold_classes_refuses_stacked_matrices_word_for_word():
+    with pytest.raises(ValueError) as caught:
+        gold_classes(np.zeros((2, 3, 3)))
+    assert str(caught.value) == "one confusion matrix of shape (k, k), not (2, 3, 3)"
+
+
+def test_macro_f1_without_classes_is_a_float_nan_for_one_matrix():
+    value = macro_f1([[0, 0], [0, 0]])  # no gold rows: nothing to average
+    assert type(value) is float and np.isnan(value)
+    assert type(macro_f1([[0, 0], [0, 0]], [])) is float
+
+
+def test_class_scores_of_empty_classes_raise_no_floating_point_error():
+    # 0 / 0 (a class neither predicted nor in the gold) is guarded: nothing raises under numpy's strictest setting.
+    with np.errstate(all="raise"):
+        precision, recall, f1, support = class_scores([[0, 0, 0], [0, 2, 1], [0, 0, 0]])
+    assert precision.tolist() == [0.0, 1.0, 0.0] and recall.tolist() == [0.0, 2 / 3, 0.0]
+    assert f1.tolist() == pytest.approx([0.0, 0.8, 0.0]) and support.tolist() == [0, 3, 0]
+
+
+def test_cluster_sums_of_one_cluster_and_integer_counts():
+    # One cluster: every resample draws it once, so every resample sums every row.
+    values = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.int64)
+    assert cluster_sums(values, ["x", "x", "x"], 7, 1).tolist() == [[9, 12]] * 7
+    # Counts stay integers (bootstrap_confusions documents int64).
+    assert cluster_sums(values, ["a", "b", "a"], 5, 2).dtype == np.int64
+    boots = bootstrap_confusions(["FAVOR", "NONE"] * 10, ["NONE"] * 20, [str(i) for i in range(20)], LABELS, n_boot=5)
+    assert boots.dtype == np.int64 and (boots.sum(axis=(1, 2)) == 20).all()
+
+
+def test_cluster_sums_over_many_chunks_are_the_documented_draws(monkeypatch):
+    # Chunks of 3 resamples (max_cells 30 over 10 clusters): 10 resamples in 4 chunks, each row the
+    # draws of rng.integers(0, 10, size=10), one resample after another, as resample_weights documents.
+    n, n_boot, seed = 10, 10, 5
+    chunked = list(resample_weights(n, n_boot, seed, max_cells=30))
+    assert [len(w) for w in chunked] == [3, 3, 3, 1]
+    rng = np.random.default_rng(seed)
+    drawn = np.array([np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(n_boot)])
+    assert np.array_equal(np.concatenate(chunked), drawn)
+    original = metrics.resample_weights
+    monkeypatch.setattr(metrics, "resample_weights",
+                        lambda *args, **kw: original(*args, **{**kw, "max_cells": 30}))
+    values = np.arange(2 * n).reshape(n, 2)
+    clusters = [f"c{i}" for i in range(n)]  # sorted as strings: c0, c1, ..., c9 is also the row order
+    assert np.array_equal(cluster_sums(values, clusters, n_boot, seed), drawn @ values)
+
+
+def test_percentile_interval_boundaries():
+    # Exactly (1 - level) / 2 of the resamples undefined is not more than each tail may lose: an interval.
+    ci = percentile_interval([np.nan, 0.1, 0.2, 0.3], level=0.5, clusters=30, min_clusters=20)
+    assert (ci.status, ci.undefined) == ("interval", 1)
+    assert (ci.low, ci.high) == pytest.approx((0.15, 0.25))  # 25th and 75th percentiles of 0.1, 0.2, 0.3
+    over = percentile_interval([np.nan, np.nan, 0.2, 0.3], level=0.5, clusters=30, min_clusters=20)
+    assert over.status == "undefined"
+    # A spread of 1e-12 or less is rounding: degenerate; more is an interval.
+    assert percentile_interval([0.0, 1e-12], level=0.9, clusters=30, min_clusters=20).status == "degenerate"
+    assert percentile_interval([0.0, 2e-12], level=0.9, clusters=30, min_clusters=20).status == "interval"
