@@ -14,6 +14,7 @@ undefined in too many resamples, or every resample giving the same value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -196,7 +197,7 @@ def cluster_sums(values: np.ndarray, clusters: ArrayLike, n_boot: int,
     n_clusters = int(index.max(initial=-1)) + 1
     per_cluster = np.zeros((n_clusters, *values.shape[1:]), dtype=values.dtype)
     np.add.at(per_cluster, index, values)
-    flat = per_cluster.reshape(n_clusters, -1)
+    flat = per_cluster.reshape(n_clusters, math.prod(values.shape[1:]))  # not -1: no row, no cluster is fine
     out = np.empty((n_boot, flat.shape[1]), dtype=np.result_type(values.dtype, np.int64))
     done = 0
     for weights in resample_weights(n_clusters, n_boot, random_state):

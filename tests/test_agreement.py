@@ -1006,3 +1006,10 @@ def test_dawid_skene_note_and_gold_source_without_gold_word_for_word() -> None:
                                                                           n_boot=0).notes)
     # A gold file's name without its rows compares nobody with gold: the report names no gold file.
     assert agreement_report(three_annotators(), SCHEME, n_boot=0, gold_source="g.jsonl").gold is None
+
+
+def test_bootstrap_of_no_unit_is_undefined_in_every_resample() -> None:
+    # No unit: alpha is undefined (NaN) on the data and in every resample, not an error.
+    assert math.isnan(krippendorff_alpha_nominal(np.zeros((2, 0))))
+    assert np.isnan(bootstrap_alpha(np.zeros((2, 0)), n_boot=3)).all()
+    assert bootstrap_alphas([np.zeros((2, 0)), np.zeros((3, 0))], n_boot=2).shape == (2, 3)

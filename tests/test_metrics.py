@@ -262,3 +262,10 @@ def test_percentile_interval_boundaries():
     # A spread of 1e-12 or less is rounding: degenerate; more is an interval.
     assert percentile_interval([0.0, 1e-12], level=0.9, clusters=30, min_clusters=20).status == "degenerate"
     assert percentile_interval([0.0, 2e-12], level=0.9, clusters=30, min_clusters=20).status == "interval"
+
+
+def test_cluster_sums_of_no_rows_are_zeros():
+    # No row, no cluster: every resample draws nothing and sums to zero (it used to fail in a reshape).
+    assert cluster_sums(np.zeros((0, 2), dtype=np.int64), [], 4).tolist() == [[0, 0]] * 4
+    assert cluster_sums(np.zeros((0, 2, 3)), [], 3).shape == (3, 2, 3)
+    assert bootstrap_confusions([], [], [], LABELS, n_boot=2).tolist() == [[[0] * 3] * 3] * 2
