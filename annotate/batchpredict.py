@@ -11,7 +11,9 @@ are most of the work. :class:`SharedFeatures` computes each text's features once
   folding, ... and the same text preprocessing, such as hashtag splitting) into counts over
   the union of the vocabularies of every vectorizer of that kind; each vectorizer then takes
   its own columns of those counts, weighted as it weights them (binary, sublinear tf, its
-  idf, its norm: ``TfidfTransformer.transform``'s steps);
+  idf, its norm: ``TfidfTransformer.transform``'s steps); character n-grams are cut once per
+  distinct word, word n-grams looked up as integer codes of their tokens a whole batch at once
+  (the same counts as the analyser's, tested);
 - a block without fitted state of its own (a lexicon's figures, the hashtag splitter) is
   computed once for all pipelines that hold an equal one;
 - the stance questions of one target-aware pipeline share its text features, and each gets

@@ -831,7 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="processes that compute the probabilities, beside the one that reads and writes (default: 1)")
+                   help="forked processes that predict, check and write whole batches while this one reads the "
+                   "tasks (default: 1); the file is the same for any N")
     push = p.add_argument_group("pre-annotations in Label Studio")
     push.add_argument("--push", action="store_true", help="send the predictions to the project --project")
     push.add_argument("--project", metavar="NAME", help="the project the tasks were pushed to")

@@ -123,17 +123,26 @@ def child_main(argv: list[str]) -> None:
     print(json.dumps({"seconds": seconds, "done": done}))
 
 
+# Linux keeps a process's peak memory across fork and exec: a child of this process (which has
+# trained the model) would report at least this one's peak. A small launcher runs each child as its own.
+LAUNCHER = ("import json, os, subprocess, sys, time\n"
+            "began = time.perf_counter()\n"
+            "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+            "_, status, usage = os.wait4(child.pid, 0)  # the output is a line or two: the pipes cannot fill\n"
+            "print(json.dumps({'status': status, 'wall': time.perf_counter() - began, 'kib': usage.ru_maxrss}))\n"
+            "sys.stdout.write(child.stdout.read().decode())\n"
+            "sys.stderr.write(child.stderr.read().decode())\n")
+
+
 def measure(kind: str, model: Path, tasks: Path, out: Path) -> dict:
     """Run one child; its seconds, tasks, wall time and peak memory (MiB)."""
-    began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(model), str(tasks), str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - began
-    stdout, stderr = process.stdout.read().decode(), process.stderr.read().decode()
-    if status:
-        sys.exit(f"{kind} failed:\n{stderr}")
-    return {**json.loads(stdout.strip().splitlines()[-1]), "wall": wall, "mib": usage.ru_maxrss / 1024}
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, sys.executable, __file__, "--child", kind, str(model),
+                           str(tasks), str(out)], capture_output=True, text=True, cwd=REPO)
+    head, stdout = done.stdout.split("\n", 1)
+    launched = json.loads(head)
+    if done.returncode or launched["status"]:
+        sys.exit(f"{kind} failed:\n{done.stderr}")
+    return {**json.loads(stdout.strip().splitlines()[-1]), "wall": launched["wall"], "mib": launched["kib"] / 1024}
 
 
 def main() -> int:
