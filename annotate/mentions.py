@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ahocorasick_rs import AhoCorasick
 from pydantic import BaseModel, ConfigDict, Field
 
 from .scheme import Scheme
@@ -63,20 +64,20 @@ class MentionFinder:
     """Finds the mentions of a scheme's targets; compiled once, used on many texts.
 
     Aliases are found in the lower-cased text (the same length as the text for all but a few
-    scripts; for those, the text itself is searched case-insensitively): each alias's first
-    word is looked for with ``str.find`` (C speed), and each place it occurs is checked with
-    the alias's own expression (boundaries, apostrophes, dashes, spaces). Where there are many
-    different first words, one expression shaped as a trie of the aliases scans the text
-    instead. Every candidate at every position is kept, so a longer mention that starts inside
-    another is seen; overlaps are then settled longest first.
+    scripts; for those, the text itself is searched case-insensitively): the aliases' first
+    words are found in one pass by an Aho-Corasick automaton (``ahocorasick_rs``; one pass
+    however many targets and aliases), and each place one occurs is checked with the expression
+    of each alias that starts with it (boundaries, apostrophes, dashes, spaces). An alias that
+    starts with an apostrophe or a dash has no first word: those are looked for with one
+    expression shaped as a trie of the aliases, which is also the independent search the tests
+    compare the automaton with. Every candidate at every position is kept, so a longer mention
+    that starts inside another is seen; overlaps are then settled longest first.
 
     Parameters
     ----------
     scheme : Scheme
         Its targets' ``aliases`` and ``patterns``. A target with neither is never mentioned.
     """
-
-    MAX_HEADS = 24  # more different first words than this: one trie expression scans instead
 
     def __init__(self, scheme: Scheme) -> None:
         aliases = [(alias.lower(), target.id) for target in scheme.targets for alias in target.aliases]
@@ -86,7 +87,9 @@ class MentionFinder:
         heads: dict[str, list[int]] = {}
         for i, (alias, _) in enumerate(aliases):
             heads.setdefault(_head(alias), []).append(i)
-        self._heads = heads if len(heads) <= self.MAX_HEADS else None
+        # With a first word each, the automaton finds every alias's candidates; else the trie expression.
+        self._heads = None if "" in heads else [(head, indices) for head, indices in heads.items()]
+        self._automaton = AhoCorasick([head for head, _ in self._heads]) if self._heads else None
         self._trie = re.compile(r"(?<!\w)" + _trie([_tokens(alias) for alias, _ in aliases])) if aliases else None
         self._folded = (re.compile("|".join(f"(?P<a{i}>{alias_regex(a)})" for i, (a, _) in enumerate(aliases)),
                                    re.IGNORECASE) if aliases else None)
@@ -126,16 +129,13 @@ class MentionFinder:
         return [Mention(target, start, end, text[start:end]) for start, end, target in found]
 
     def _find_heads(self, low: str) -> Iterator[tuple[int, int, str]]:
-        targets, res = self._alias_targets, self._alias_res
-        for head, indices in self._heads.items():
-            i = low.find(head)
-            while i >= 0:
-                for k in indices:  # longest first: the first that matches is the longest here
-                    match = res[k].match(low, i)
-                    if match:
-                        yield i, match.end(), targets[k]
-                        break
-                i = low.find(head, i + 1)
+        targets, res, heads = self._alias_targets, self._alias_res, self._heads
+        for h, i, _ in self._automaton.find_matches_as_indexes(low, overlapping=True):
+            for k in heads[h][1]:  # longest first: the first that matches is the longest here
+                match = res[k].match(low, i)
+                if match:
+                    yield i, match.end(), targets[k]
+                    break
 
     def _find_trie(self, low: str) -> Iterator[tuple[int, int, str]]:
         targets, res = self._alias_targets, self._alias_res

@@ -114,3 +114,26 @@ def test_offsets_hold_and_every_search_path_agrees(pieces):
         previous_end = m.end
         aliases = [a for t in scheme.targets if t.id == m.target for a in t.aliases]
         assert any(re.fullmatch(alias_regex(a), m.text, re.IGNORECASE) for a in aliases)
+
+
+WORDS = ["al", "alpha", "beta", "bet", "gamma", "gam", "delta", "de", "army", "front", "’s", "-", "x"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(WORDS[:-3]), min_size=1, max_size=3), min_size=30, max_size=60, unique_by=tuple),
+       st.lists(st.sampled_from(WORDS + [" ", "  ", ".", "A", "ALPHA"]), max_size=60))
+def test_many_aliases_sharing_first_words_are_found_as_by_the_trie(aliases, pieces):
+    """Dozens of aliases (more first words than a scan per word would take): the automaton over
+    their first words finds what the independent trie expression finds, offsets and all."""
+    phrases = sorted({" ".join(a) for a in aliases})
+    half = len(phrases) // 2
+    scheme = scheme_with({"id": "a", "aliases": phrases[:half]}, {"id": "b", "aliases": phrases[half:]})
+    finder = MentionFinder(scheme)
+    text = " ".join(pieces)
+    assert finder.find(text) == finder._find_with(text, "trie") == finder._find_with(text, "folded")
+
+
+def test_an_alias_without_a_first_word_is_found_by_the_trie():
+    scheme = scheme_with({"id": "a", "aliases": ["-Ring", "Haftar"]})
+    finder = MentionFinder(scheme)
+    assert found(finder, "The -ring met Haftar.") == [("a", "-ring"), ("a", "Haftar")]
