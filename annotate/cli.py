@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from collections.abc import Sequence
 
-from . import __version__, server, studio
+from . import __version__, defaults
 from .corpus import CsvColumns, Rejected, iter_articles
 from .errors import AnnotateError, Terminated
 from .files import RUN, Progress, atomic_write, check_distinct, sha256_file, write_jsonl
@@ -24,6 +24,22 @@ from .labeling import labeling_config
 from .scheme import DEFAULT_SCHEME_PATH, Scheme, data_scheme_id, load_scheme, remember, resolve
 from .sentences import SPLITTER
 from .tasks import write_tasks
+
+
+class _Later:
+    """A module imported when first used: a command that never reaches Label Studio (``stance
+    tasks``) starts without the client and the server code."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name, __package__), attr)
+
+
+server, studio = _Later(".server"), _Later(".studio")
 
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
@@ -637,11 +653,11 @@ def _at_least_one(text: str) -> int:
 def _add_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True, metavar="NAME", help="the project's title in Label Studio")
     _add_data_dir(parser)
-    parser.add_argument("--timeout", type=_seconds, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"seconds one request may take as a whole (default: {studio.DEFAULT_TIMEOUT:.0f})")
+    parser.add_argument("--timeout", type=_seconds, default=defaults.DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"seconds one request may take as a whole (default: {defaults.DEFAULT_TIMEOUT:.0f})")
 
 
-_SERVER_CHOICE = (f"The server is the one named by ${studio.URL_ENV} and ${studio.API_KEY_ENV} when "
+_SERVER_CHOICE = (f"The server is the one named by ${defaults.URL_ENV} and ${defaults.API_KEY_ENV} when "
                   "they are set (a team server), else the local one of `stance studio start`.")
 
 
@@ -655,7 +671,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", metavar="DIR",
         help="the local server's data dir: SQLite database, log, state, admin password and API token "
-        f"(default: $STANCE_STUDIO_DIR, else {server.DEFAULT_DATA_DIR} in the current folder)",
+        f"(default: $STANCE_STUDIO_DIR, else {defaults.DEFAULT_DATA_DIR} in the current folder)",
     )
 
 
@@ -702,8 +718,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="MODEL_DIR", help="a model folder: take the candidates it is least sure of")
     p.add_argument("--project", metavar="NAME", help="leave out the tasks this Label Studio project has")
     _add_data_dir(p)
-    p.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
+    p.add_argument("--timeout", type=float, default=defaults.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"seconds to wait for one request (default: {defaults.DEFAULT_TIMEOUT:.0f})")
     _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_config, "config", "FILE.xml",
@@ -840,14 +856,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="remove the project's predictions of this model's other versions (same model name); "
                       "other models' predictions stay")
     _add_data_dir(push)
-    push.add_argument("--timeout", type=float, default=studio.DEFAULT_TIMEOUT, metavar="SECONDS",
-                      help=f"seconds to wait for one request (default: {studio.DEFAULT_TIMEOUT:.0f})")
+    push.add_argument("--timeout", type=float, default=defaults.DEFAULT_TIMEOUT, metavar="SECONDS",
+                      help=f"seconds to wait for one request (default: {defaults.DEFAULT_TIMEOUT:.0f})")
     _add_scheme(p, found="the copy in the model folder")
 
     p = commands.add_parser(
         "studio", help="start, stop or check a local Label Studio server",
         description="A local Label Studio on 127.0.0.1 with SQLite. The first start installs "
-        f"label-studio {server.LABEL_STUDIO_VERSION} into a virtual environment of its own "
+        f"label-studio {defaults.LABEL_STUDIO_VERSION} into a virtual environment of its own "
         "($STANCE_STUDIO_VENV, else $STANCE_HOME/label-studio-<version>/venv with STANCE_HOME "
         "defaulting to ~/.cache/stance): about 1 GB, a few minutes.",
     )
@@ -903,8 +919,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
     _add_server(p)
     _add_scheme(p, found=_FOUND_BY_ID)
-    p.add_argument("--batch-size", type=_at_least_one, default=studio.BATCH_SIZE, metavar="N",
-                   help=f"tasks per import request (default: {studio.BATCH_SIZE})")
+    p.add_argument("--batch-size", type=_at_least_one, default=defaults.BATCH_SIZE, metavar="N",
+                   help=f"tasks per import request (default: {defaults.BATCH_SIZE})")
 
     p = _command(commands, cmd_pull, "pull", "FILE.json",
                  "write the full JSON export of a Label Studio project",

@@ -37,12 +37,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .defaults import DEFAULT_DATA_DIR, LABEL_STUDIO_VERSION
 from .errors import StudioError, StudioUnavailable
 from .files import atomic_write
 
-LABEL_STUDIO_VERSION = "1.23.2"
 ADMIN_EMAIL = "admin@example.com"  # Label Studio wants an email as the user name
-DEFAULT_DATA_DIR = Path(".stance") / "studio"
 STATE_FILE = "stance-server.json"
 TOKEN_FILE = "stance-token"
 PASSWORD_FILE = "stance-password"

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from pydantic import ValidationError
 
 from . import server
+from .defaults import API_KEY_ENV, BATCH_SIZE, DEFAULT_TIMEOUT, URL_ENV
 from .errors import InputError, SchemeError, StudioError, StudioUnavailable, validation_problem
 from .files import atomic_write
 from .labeling import MENTIONS_MODEL, instructions_html, labeling_config, project_config, scheme_from_config
@@ -55,14 +56,10 @@ if TYPE_CHECKING:
 
     from .rest import Api, Project
 
-URL_ENV = "LABEL_STUDIO_URL"
-API_KEY_ENV = "LABEL_STUDIO_API_KEY"
 ATTEMPTS = 4  # one try and three retries: 0.5 s, 1 s, 2 s apart
 FIRST_DELAY = 0.5
 SETTLE = 1.0  # seconds to wait for a push at the same time to remove the second project of a title
-BATCH_SIZE = 1000
 PAGE_SIZE = 1000
-DEFAULT_TIMEOUT = 120.0
 SERIALIZATION = {  # a snapshot's options: everything in full, and every kind of annotation
     "drafts": {"only_id": False},
     "predictions": {"only_id": False},

@@ -164,7 +164,7 @@ def where_maker(scheme: Scheme) -> Callable[[tuple, tuple, tuple], str]:
     return where
 
 
-CHUNK = 32  # articles per piece of work for a worker process
+CHUNK = 64  # articles per piece of work for a worker process
 
 # What a worker needs of an article (an Article is a pydantic model: slow to pickle).
 Piece = tuple[str, str, str, str]  # id, text, date (YYYY-MM-DD or ''), title (or '')
