@@ -448,11 +448,23 @@ def cmd_train(args: argparse.Namespace) -> None:
     for source, metrics in card.metrics.items():
         if metrics:
             print(f"{source}: " + ", ".join(
-                f"{q} F_avg {m.f_avg:.3f}" if m.f_avg is not None else f"{q} macro F1 {m.macro_f1:.3f}"
-                for q, m in metrics.items() if m.f_avg is not None or m.macro_f1 is not None))
+                _score_beside_majority(q, m) for q, m in metrics.items() if m.f_avg is not None or m.macro_f1 is not None))
+            for q, m in metrics.items():
+                for warning in m.warnings:
+                    print(f"warning: {source}, {q}: {warning}")
     for note in card.notes:
         print(f"note: {note}")
     print(f"wrote the model, its card (README.md, card.json) and metrics.json to {args.output}")
+
+
+def _score_beside_majority(question: str, m) -> str:
+    """``stance_x F_avg 0.412 (majority 0.000)``: a score is worth what it adds to the majority class's."""
+    if m.f_avg is not None:
+        score, majority, name = m.f_avg, m.majority_f_avg, "F_avg"
+    else:
+        score, majority, name = m.macro_f1, m.majority_macro_f1, "macro F1"
+    beside = f" (majority {majority:.3f})" if majority is not None else ""
+    return f"{question} {name} {score:.3f}{beside}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

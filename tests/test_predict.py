@@ -69,6 +69,16 @@ def test_split_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     card = json.loads((model / "card.json").read_text())
     validator("model-card").validate(card)
     assert set(card["metrics"]) == {"cross-validation", "held-out"}
+    # each score printed beside the majority-class model's (issue 14: every report, the terminal too)
+    for source, metrics in card["metrics"].items():
+        [line] = [line for line in out.splitlines() if line.startswith(f"{source}: ")]
+        for q, m in metrics.items():
+            if m["f_avg"] is not None:
+                assert f"{q} F_avg {m['f_avg']:.3f} (majority {m['majority_f_avg']:.3f})" in line
+            elif m["macro_f1"] is not None:
+                assert f"{q} macro F1 {m['macro_f1']:.3f} (majority {m['majority_macro_f1']:.3f})" in line
+            for warning in m["warnings"]:
+                assert f"warning: {source}, {q}: {warning}" in out
     validator("evaluation").validate(json.loads((model / "metrics.json").read_text()))
 
     code, out, err = run(capsys, "evaluate", model, tmp_path / "splits" / "test.jsonl", "-o", tmp_path / "report",
