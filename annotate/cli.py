@@ -213,8 +213,12 @@ def sample_lines(scheme: Scheme, counts, *, project: str | None) -> list[str]:
     lines = [f"read {counts.tasks:,} tasks of {counts.articles:,} articles{there}"]
     rows = [("target", "tasks naming it" + (" (not in the project)" if project else ""), "chosen")]
     rows += [(t, f"{counts.mentioning[t]:,}", f"{counts.chosen_mentioning[t]:,}") for t in scheme.target_ids]
+    rows.append(("any target", f"{counts.tasks - counts.unmentioned - (counts.in_project if project else 0):,}",
+                 f"{counts.chosen - counts.chosen_unmentioned:,}"))
     rows.append(("no target", f"{counts.unmentioned:,}", f"{counts.chosen_unmentioned:,}"))
     lines += _aligned(rows)
+    if sum(counts.chosen_mentioning.values()) > counts.chosen - counts.chosen_unmentioned:
+        lines.append("(a task that names several targets counts in the row of each; 'any target' counts it once)")
     how = (f"least sure first by model {counts.scored_by!r} (the margin of `stance predict`)" if counts.scored_by
            else "in a random order of the seed")
     cap = (f"at most {counts.cap:,} per article" if counts.cap == counts.max_per_article else

@@ -143,7 +143,9 @@ def test_the_command_prints_per_target_counts_and_needs_no_scheme(tmp_path, caps
         "haftar_lna                     8       8",
         "gna                            3       3",
         "turkey_military                6       6",
+        "any target                    10      10",
         "no target                     11       3",
+        "(a task that names several targets counts in the row of each; 'any target' counts it once)",
         "chose 13 tasks (in a random order of the seed) from 2 articles, at most 7 per article; the largest "
         "article holds 54% of the batch",
         f"wrote 13 tasks to {tmp_path / 'b.json'} (seed 0); push them with `stance push {tmp_path / 'b.json'} "
