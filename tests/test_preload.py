@@ -31,6 +31,25 @@ def seed_labels() -> list[dict]:
 
 # --- unit tests: no server -------------------------------------------------------------
 
+
+def at_once(*calls):
+    """Run the calls in threads started together; their results, in the order they finished
+    (none may raise)."""
+    results: list = []
+
+    def one(call) -> None:
+        try:
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results.append(exc)
+    threads = [threading.Thread(target=one, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [r for r in results if isinstance(r, Exception)], results
+    return results
+
 def test_skips_and_drafts_are_checked_with_the_record_and_the_fix(tmp_path):
     first, second = seed_labels()[:2]
     sid = first["sentence_id"]
@@ -117,20 +136,10 @@ def test_load_twice_or_twice_at_once_leaves_one_annotation_each(studio_server, s
     # Two loads at once of another person's file: Label Studio keeps one annotation of each sentence.
     other = label_file(tmp_path / "other.json", "sam@example.com", labels)
     server.add_user(studio_server, "sam@example.com")
-    results: list = []
 
-    def load() -> None:
-        try:
-            loaded = preload.load_labels([other], "twice", SCHEME, conn=local(studio_server), data_dir=d)
-            results.append(loaded.files[0].counts)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results.append(exc)
-    threads = [threading.Thread(target=load) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not [r for r in results if isinstance(r, Exception)], results
+    def load():
+        return preload.load_labels([other], "twice", SCHEME, conn=local(studio_server), data_dir=d).files[0].counts
+    results = at_once(load, load)
     assert sum(r.posted for r in results) == len(labels)
     assert sum(r.posted + r.already for r in results) == 2 * len(labels)
     state = project_state(studio_server, "twice")
@@ -216,26 +225,15 @@ def test_new_sentences_come_in_with_their_labels_in_bulk_once_even_twice_at_once
     assert all(sorted(found) == [("vic@example.com", False), ("wen@example.com", False)] for found in state.values())
     assert run(capsys, "push", seed_tasks, "--project", "bulk", "--data-dir", d)[1].splitlines()[-1].endswith(
         f"{len(labels)} already there, 0 sent and created")
-    results: list = []
 
-    def load(title: str) -> None:
-        try:
-            results.append(preload.load_labels(files, title, SCHEME, conn=local(studio_server), data_dir=d,
-                                               tasks=seed_tasks).files)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results.append(exc)
-    load("bulk")  # everything is there already
-    assert [(f.counts.posted, f.counts.already) for f in results[0]] == [(0, len(labels))] * 2
+    def load(title: str):
+        return preload.load_labels(files, title, SCHEME, conn=local(studio_server), data_dir=d, tasks=seed_tasks).files
+    # everything is there already
+    assert [(f.counts.posted, f.counts.already) for f in load("bulk")] == [(0, len(labels))] * 2
 
     # A fresh project, loaded twice at once: each sentence ends in one task with one annotation of each person.
     assert run(capsys, "push", one, "--project", "bulk twice", "--data-dir", d)[0] == 0
-    results.clear()
-    threads = [threading.Thread(target=load, args=("bulk twice",)) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not [r for r in results if isinstance(r, Exception)], results
+    results = at_once(lambda: load("bulk twice"), lambda: load("bulk twice"))
     state = project_state(studio_server, "bulk twice")
     assert len(state) == len(labels)
     for sentence, found in state.items():
@@ -332,21 +330,11 @@ def test_replacing_twice_at_once_beside_a_per_request_load_leaves_one_task_and_o
     for who in ("yan", "zoe", "abe"):
         server.add_user(studio_server, f"{who}@example.com")
     before = pulled_tasks(studio_server, "replace twice")
-    results: list = []
 
-    def load(paths: list[Path], replace: bool) -> None:
-        try:
-            results.append(preload.load_labels(paths, "replace twice", SCHEME, conn=local(studio_server), data_dir=d,
-                                               replace_untouched=replace))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results.append(exc)
-    threads = [threading.Thread(target=load, args=(files, True)) for _ in range(2)]
-    threads.append(threading.Thread(target=load, args=([slow], False)))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not [r for r in results if isinstance(r, Exception)], results
+    def load(paths: list[Path], replace: bool):
+        return preload.load_labels(paths, "replace twice", SCHEME, conn=local(studio_server), data_dir=d,
+                                   replace_untouched=replace)
+    results = at_once(lambda: load(files, True), lambda: load(files, True), lambda: load([slow], False))
     after = pulled_tasks(studio_server, "replace twice")
     assert after.keys() == before.keys()
     for sentence, tasks in after.items():
