@@ -244,12 +244,16 @@ def split_hashtags(text: str) -> str:
     return _HASHTAG.sub(with_words, text)
 
 
-class HashtagWords(TransformerMixin, BaseEstimator):
-    """Texts in, the same texts out with each hashtag followed by its words (:func:`split_hashtags`)."""
+class _PerText(TransformerMixin, BaseEstimator):
+    """A transformer that reads each text on its own: fitting learns nothing (one input column)."""
 
-    def fit(self, X: Any, y: Any = None) -> HashtagWords:
+    def fit(self, X: Any, y: Any = None):
         self.n_features_in_ = 1
         return self
+
+
+class HashtagWords(_PerText):
+    """Texts in, the same texts out with each hashtag followed by its words (:func:`split_hashtags`)."""
 
     def transform(self, X: Any) -> list[str]:
         check_is_fitted(self)
@@ -286,7 +290,7 @@ def lexicon_figures(text: str) -> list[float]:
             sum(positive) / 6, sum(negative) / 6, max(valences, default=0.0) / 4, min(valences, default=0.0) / 4]
 
 
-class LexiconFeatures(TransformerMixin, BaseEstimator):
+class LexiconFeatures(_PerText):
     """Texts in, the ten VADER figures of :func:`lexicon_figures` times ``weight`` out (sparse).
 
     Parameters
@@ -297,10 +301,6 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
 
     def __init__(self, weight: float = LEXICON_WEIGHT) -> None:
         self.weight = weight
-
-    def fit(self, X: Any, y: Any = None) -> LexiconFeatures:
-        self.n_features_in_ = 1
-        return self
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
@@ -394,7 +394,7 @@ def window_words(marked: str, k: int = WINDOW, *, sides: bool = True) -> str:
     return " ".join(out)
 
 
-class MentionWindow(TransformerMixin, BaseEstimator):
+class MentionWindow(_PerText):
     """Marked texts in (:func:`mark_mentions`), the words around the target's mentions out (:func:`window_words`).
 
     Parameters
@@ -408,10 +408,6 @@ class MentionWindow(TransformerMixin, BaseEstimator):
     def __init__(self, k: int = WINDOW, sides: bool = True) -> None:
         self.k = k
         self.sides = sides
-
-    def fit(self, X: Any, y: Any = None) -> MentionWindow:
-        self.n_features_in_ = 1
-        return self
 
     def transform(self, X: Any) -> list[str]:
         check_is_fitted(self)
@@ -515,7 +511,7 @@ def pooled_vectors_of(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-class PooledVectors(TransformerMixin, BaseEstimator):
+class PooledVectors(_PerText):
     """Texts (marked or not) in, the 1,050 pooled GloVe figures of :func:`pooled_vectors` times ``weight`` out.
 
     Parameters
@@ -526,10 +522,6 @@ class PooledVectors(TransformerMixin, BaseEstimator):
 
     def __init__(self, weight: float = VECTOR_WEIGHT) -> None:
         self.weight = weight
-
-    def fit(self, X: Any, y: Any = None) -> PooledVectors:
-        self.n_features_in_ = 1
-        return self
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)

@@ -45,7 +45,7 @@ from annotate.errors import AnnotateError, InputError
 from annotate.evaluate import QuestionPredictions, majority_of_counts, report_from_predictions, write_report
 from annotate.features import FEATURE_SETS, resources_of
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # public_data.py, beside this file
-from public_data import scheme_of, timed, timing_line, write_reports  # noqa: E402
+from public_data import chosen_and_reports, scheme_of, timed, timing_line, write_reports  # noqa: E402
 from annotate.scheme import CLAIM_LABELS, Scheme
 
 SCHEME_ID = "claimbuster/v1"
@@ -149,11 +149,8 @@ def markdown(summary: dict) -> str:
         out.append(f"| {name} | {r['rows']:,} | **{r['f1']:.1f}** | {ci(r['f1_ci'])} | {r['macro_f1']:.1f} | "
                    f"{ci(r['macro_f1_ci'])} | {r['ap']:.1f} | {r['majority_macro_f1']:.1f} |")
     out += ["", f"Anchor (test.json): TF-IDF + linear SVM measured here, F1 {MEASURED['f1']}, macro F1 "
-            f"{MEASURED['macro_f1']}. Goal: F1 of the claim class {GOAL:.0f} on test.json: **{summary['goal']}**.", "",
-            "![scores per test file](scores.png)", "", "## How it was chosen", "", summary["cv"], "",
-            *[f"- {line}" for line in summary["notes"]], "",
-            "Full reports (per class, confusion matrices): "
-            + ", ".join(f"[`{n}/report.md`]({n}/report.md)" for n in summary["test"]) + "."]
+            f"{MEASURED['macro_f1']}. Goal: F1 of the claim class {GOAL:.0f} on test.json: **{summary['goal']}**.",
+            *chosen_and_reports(summary, "scores per test file")]
     return "\n".join(out) + "\n"
 
 

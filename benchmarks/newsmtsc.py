@@ -49,7 +49,7 @@ from annotate.evaluate import (EvaluationReport, QuestionPredictions, majority_o
                                write_report)
 from annotate.features import FEATURE_SETS, resources_of
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # public_data.py, beside this file
-from public_data import scheme_of, timed, timing_line, write_reports  # noqa: E402
+from public_data import chosen_and_reports, scheme_of, timed, timing_line, write_reports  # noqa: E402
 from annotate.scheme import STANCE_LABELS, Scheme
 
 SCHEME_ID = "newsmtsc/v1"
@@ -187,11 +187,8 @@ def markdown(summary: dict) -> str:
         out.append(f"| {name} | {r['rows']:,} | {r['articles']:,} | **{r['f1m']:.1f}** | {ci(r['f1m_ci'])} | "
                    f"{r['f_avg']:.1f} | {ci(r['f_avg_ci'])} | {r['majority_f1m']:.1f} |")
     out += ["", "Anchors (F1m on devtest_mt): " + "; ".join(f"{n} {v}" for n, v in PUBLISHED + MEASURED)
-            + f". Goal: F1m {GOAL:.0f} on devtest_mt: **{summary['goal']}**.", "",
-            "![F1m per test file](scores.png)", "", "## How it was chosen", "", summary["cv"], "",
-            *[f"- {line}" for line in summary["notes"]], "",
-            "Full reports (per class, confusion matrices): "
-            + ", ".join(f"[`{n}/report.md`]({n}/report.md)" for n in summary["test"]) + "."]
+            + f". Goal: F1m {GOAL:.0f} on devtest_mt: **{summary['goal']}**.",
+            *chosen_and_reports(summary, "F1m per test file")]
     return "\n".join(out) + "\n"
 
 

@@ -61,6 +61,15 @@ def scheme_of(scheme_id: str, name: str, targets: list[dict]) -> Scheme:
     return Scheme.model_validate({**base, "id": scheme_id, "name": name, "targets": targets})
 
 
+def chosen_and_reports(summary: Mapping[str, Any], caption: str) -> list[str]:
+    """The end of a benchmark's report.md: its plot, how the model was chosen (``summary["cv"]``
+    and ``summary["notes"]``) and a link to each test file's full report."""
+    return ["", f"![{caption}](scores.png)", "", "## How it was chosen", "", summary["cv"], "",
+            *[f"- {line}" for line in summary["notes"]], "",
+            "Full reports (per class, confusion matrices): "
+            + ", ".join(f"[`{n}/report.md`]({n}/report.md)" for n in summary["test"]) + "."]
+
+
 def write_reports(summary: dict, out: Path, *, markdown: Callable[[dict], str],
                   plot: Callable[[Any, Path], None], results: Any) -> None:
     """``report.json``, ``report.md`` and ``scores.png`` of a benchmark into ``out``, and the line that says so."""
