@@ -50,6 +50,7 @@ def open_input(path: str | os.PathLike[str], *, what: str, fix: str, binary: boo
 
 
 M = TypeVar("M")  # a pydantic model class, for read_model_lines
+T = TypeVar("T")  # what a call run by in_order returns
 
 
 def read_model_lines(path: str | os.PathLike[str], model: type[M], *, what: str, fix: str, written_by: str
@@ -463,6 +464,28 @@ def check_distinct(outputs: dict[str, str | os.PathLike[str] | None],
             if source is not None and os.path.isfile(source) and same_file(path, source):
                 raise AnnotateError(f"{flag} names an input file", path=path,
                                     fix=f"write {flag} to another path: writing over the input would lose it")
+
+
+def in_order(pool: Any, work: Callable[..., T], calls: Iterable[tuple], ahead: int) -> Iterator[T]:
+    """``work(*args)`` for each ``args`` of ``calls``, run in ``pool`` (a concurrent.futures
+    executor) at most ``ahead`` calls ahead of the results, which come back in the calls' order.
+
+    Memory stays flat (at most ``ahead + 1`` calls in flight); calls not started when the caller
+    stops (or a call fails) are cancelled.
+    """
+    from collections import deque
+
+    pending: deque = deque()
+    try:
+        for args in calls:
+            pending.append(pool.submit(work, *args))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

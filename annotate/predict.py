@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import tempfile
 from array import array
-from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .baseline import StanceBaseline
 from .errors import InputError, StudioError
-from .files import atomic_write, dumps
+from .files import atomic_write, dumps, in_order
 from .labeling import MENTION_CONTROL, MENTIONS_MODEL, SENTENCE, choice_questions
 from .scheme import Scheme
 from .studio import BATCH_SIZE, DEFAULT_TIMEOUT, Connection, api, call, check_config, require_project
@@ -225,18 +224,10 @@ def _in_order(work: Callable[[list[Mapping[str, Any]], int], Any],
         return
     model.predict_proba_all(["warm up #warmUp"])  # a hashtag: the splitter's counts load before the fork too
     _FORKED = work
-    ahead: deque = deque()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         try:
-            for batch, first in batches:
-                ahead.append(pool.submit(_forked, batch, first))
-                if len(ahead) > 2 * jobs:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
+            yield from in_order(pool, _forked, batches, ahead=2 * jobs)
         finally:
-            for future in ahead:
-                future.cancel()
             _FORKED = None
 
 

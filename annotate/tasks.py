@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,7 +16,7 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from .corpus import Article
-from .files import atomic_write, dumps
+from .files import atomic_write, dumps, in_order
 from .labeling import config_fields, labeling_config, mentions_prediction, where_to_look
 from .mentions import MentionFinder, MentionRecord, mentioned, sentence_mentions
 from .scheme import Scheme
@@ -279,13 +279,8 @@ def write_tasks(
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                  initializer=_start_worker,
                                  initargs=(scheme.model_dump_json(), context, language)) as pool:
-            pending: deque = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(_work, chunk))
-                if len(pending) >= 2 * jobs:
-                    yield take(pending.popleft().result())
-            while pending:
-                yield take(pending.popleft().result())
+            for result in in_order(pool, _work, ((chunk,) for chunk in chunks), ahead=2 * jobs - 1):
+                yield take(result)
 
     with atomic_write(path, binary=True) as out:
         out.write(b"[")
