@@ -33,8 +33,8 @@ from .errors import InputError, StudioError
 from .files import atomic_write, dumps, in_order
 from .labeling import MENTION_CONTROL, MENTIONS_MODEL, SENTENCE, choice_questions
 from .scheme import Scheme
-from .studio import BATCH_SIZE, DEFAULT_TIMEOUT, Connection, api, call, check_config, require_project
-from .studio_http import delete_model_version, listed_tasks, model_versions, tasks_where
+from .studio import (BATCH_SIZE, DEFAULT_TIMEOUT, Connection, api, call, check_config, delete_model_version,
+                     listed_tasks, model_versions, require_project, tasks_where)
 from .tasks import Task
 
 # Label Studio gives annotators the task whose prediction (of the project's model version) has

@@ -16,7 +16,7 @@ from annotate.labels import Annotation, Annotator
 from annotate.baseline import StanceBaseline
 from annotate.labeling import MENTION_CONTROL, MENTIONS_MODEL
 from annotate.predict import UNCERTAINTY_SAMPLING, PredictedTask, predicted_batches, predictions_for, write_predictions
-from annotate.studio_http import listed_tasks
+from annotate.studio import listed_tasks
 from annotate.scheme import load_scheme
 from helpers import run
 

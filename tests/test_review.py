@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate import studio, studio_http
+from annotate import studio
 from annotate.gold import read_gold
 from helpers import run, seed_export_tasks
 
@@ -58,7 +58,7 @@ def test_conflicts_go_to_a_reviewer_and_come_back_as_gold(studio_server, tmp_pat
     reviewer = SEEDS / "labels" / "reviewer.json"
     assert run(capsys, "studio", "load-labels", reviewer, "--project", "review", "--data-dir", d)[0] == 0
     with studio.api(conn) as rest:
-        sara = next(str(u["id"]) for u in studio_http.users(rest, conn) if u["email"] == "sara.lindqvist@example.com")
+        sara = next(str(u["id"]) for u in studio.users(rest, conn) if u["email"] == "sara.lindqvist@example.com")
     assert run(capsys, "pull", "--project", "review", "-o", tmp_path / "review.json", "--data-dir", d)[0] == 0
     code, out, err = run(capsys, "adjudicate", annotations, "--resolutions", tmp_path / "review.json",
                          "-o", tmp_path / "final.jsonl")
