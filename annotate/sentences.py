@@ -8,6 +8,7 @@ another version may move the spans.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -59,7 +60,10 @@ def sentence_spans(text: str, *, language: str = "en") -> list[tuple[int, int]]:
     """
     shadow = _SPACES.sub(" ", text) if not text.isascii() and _SPACES.search(text) else text
     try:
-        bounds = sentencex.get_sentence_boundaries(language, shadow)
+        pieces = sentencex.segment(language, shadow)
+        # The sentences' texts, in order: where they add up to the text (nearly always), the
+        # spans are their running lengths; else the splitter's own offsets are read.
+        bounds = None if "".join(pieces) == shadow else sentencex.get_sentence_boundaries(language, shadow)
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException(BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
             raise
@@ -67,9 +71,24 @@ def sentence_spans(text: str, *, language: str = "en") -> list[tuple[int, int]]:
             f"{SPLITTER} failed on a text of {len(text)} characters ({str(exc)[:120]})",
             fix="report the text to the project; remove the article to go on",
         ) from None
+    if bounds is not None:
+        return _trimmed(text, ((b["start_index"], b["end_index"]) for b in bounds))
     spans = []
-    for bound in bounds:
-        start, end = bound["start_index"], bound["end_index"]
+    offset = 0
+    for piece in pieces:  # str.strip and str.isspace agree on what white space is
+        left = piece.lstrip()
+        start = offset + len(piece) - len(left)
+        end = start + len(left.rstrip())
+        offset += len(piece)
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def _trimmed(text: str, bounds: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``bounds`` without the white space at either end, empty ones dropped."""
+    spans = []
+    for start, end in bounds:
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
