@@ -17,7 +17,7 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
 
@@ -132,16 +132,29 @@ def where_to_look(scheme: Scheme, mentions: Sequence[Mapping], mentioned: Sequen
 _WIDE = re.compile("[\U00010000-\U0010FFFF]")  # characters that are two UTF-16 code units
 
 
+def utf16_units(text: str) -> Callable[[int], int]:
+    """Label Studio's offset (UTF-16 code units, as the browser counts) of each character offset of ``text``.
+
+    >>> utf16_units("a😀b")(2)
+    3
+    """
+    if text.isascii():
+        return _same
+    wide = [m.start() for m in _WIDE.finditer(text)]
+    return lambda offset: offset + sum(1 for i in wide if i < offset)
+
+
+def _same(offset: int) -> int:
+    return offset
+
+
 def mention_regions(mentions: Sequence[Mapping], text: str) -> list[dict]:
     """The ``mention`` regions of a task's mentions: a pre-annotation, read-only, one per mention.
 
     Label Studio counts offsets in UTF-16 code units (as the browser does), so a mention after
     a character outside the BMP moves by one unit per such character.
     """
-    wide = [m.start() for m in _WIDE.finditer(text)]
-
-    def units(offset: int) -> int:
-        return offset + sum(1 for i in wide if i < offset)
+    units = utf16_units(text)
     return [{
         "id": f"mention-{m['start']}-{m['end']}",
         "from_name": MENTION_CONTROL, "to_name": SENTENCE, "type": "labels", "readonly": True,

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .corpus import Article
 from .files import atomic_write, dumps, in_order
-from .labeling import config_fields, labeling_config, mentions_prediction, where_to_look
-from .mentions import MentionFinder, MentionRecord, mentioned, sentence_mentions
+from .labeling import (MENTION_CONTROL, MENTIONS_MODEL, SENTENCE, config_fields, labeling_config, utf16_units,
+                       where_to_look)
+from .mentions import Mention, MentionFinder, MentionRecord, mentioned, sentence_mentions
 from .scheme import Scheme
 from .sentences import SPLITTER, sentence_spans
 
@@ -120,6 +121,7 @@ def article_lines(
     sentence_id = article[:-1] + ":"  # the id's closing quote comes after the offsets
     shared = f'"date":{_quote(date)},"title":{_quote(title)},"context_before":'
     tail = f',"scheme":{_quote(scheme.id)},"splitter":{_quote(f"{SPLITTER} ({language})")},'
+    model = _quote(f"{MENTIONS_MODEL}@{scheme.id}")
     quiet = ('"mentions":[],"targets_mentioned":[],"targets_in_context":[],"where_to_look":'
              + _quote(where((), (), ())) + "}}")
     for i, (start, end) in enumerate(spans):
@@ -129,9 +131,8 @@ def article_lines(
             in_context = [t for t in order if t in near and t not in named[i]] if near else _NO_TARGETS
             shown = where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context))
             if found:
-                mentions = [m.as_json() for m in found]
-                listed = dumps(mentions)
-                close = f',"predictions":[{dumps(mentions_prediction(mentions, sentences[i], scheme))}]}}'
+                listed, prediction = _mention_json(found, sentences[i], model)
+                close = f',"predictions":[{prediction}]}}'
             else:
                 listed, close = "[]", "}"
             rest = (f'"mentions":{listed},"targets_mentioned":{_ids(tuple(here))},'
@@ -147,6 +148,22 @@ _NONE: frozenset[str] = frozenset()
 _NO_TARGETS: list[str] = []
 _quote = json.encoder.encode_basestring  # the C escaping json.dumps(ensure_ascii=False) uses for strings
 _EMPTY = _quote("")
+
+
+_REGION = f'"from_name":{_quote(MENTION_CONTROL)},"to_name":{_quote(SENTENCE)},"type":"labels","readonly":true'
+
+
+def _mention_json(found: Sequence[Mention], sentence: str, model: str) -> tuple[str, str]:
+    """A task's ``mentions`` as JSON, and its mentions' pre-annotation (:func:`annotate.labeling.mentions_prediction`)
+    as JSON: what :func:`annotate.files.dumps` makes of them, from pieces."""
+    units = utf16_units(sentence)
+    listed, regions = [], []
+    for m in found:
+        target, text = _quote(m.target), _quote(m.text)
+        listed.append(f'{{"target":{target},"start":{m.start},"end":{m.end},"text":{text}}}')
+        regions.append(f'{{"id":"mention-{m.start}-{m.end}",{_REGION},"value":{{"start":{units(m.start)},'
+                       f'"end":{units(m.end)},"text":{text},"labels":[{target}]}}}}')
+    return f'[{",".join(listed)}]', f'{{"model_version":{model},"score":1.0,"result":[{",".join(regions)}]}}'
 
 
 @lru_cache(maxsize=1024)

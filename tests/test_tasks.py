@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from annotate.corpus import iter_articles
-from annotate.labeling import config_fields, labeling_config
+from annotate.labeling import config_fields, labeling_config, mentions_prediction
 from annotate.scheme import load_scheme
 from annotate.tasks import write_tasks
 
@@ -188,6 +188,16 @@ def test_each_line_is_the_canonical_json_of_its_task_whatever_the_characters(tmp
             Task.model_validate(task)
             data = task["data"]
             assert articles[data["article_id"]][data["start"]:data["end"]] == data["text"]
+            # The highlights are the mentions' regions, offsets in UTF-16 units after the emoji.
+            assert task.get("predictions", []) == ([mentions_prediction(data["mentions"], data["text"], SCHEME)]
+                                           if data["mentions"] else [])
+            wide = data["text"].find("😀")
+            for m, region in zip(data["mentions"], (task.get("predictions") or [{"result": []}])[0]["result"]):
+                shift = 1 if 0 <= wide < m["start"] else 0
+                assert (region["value"]["start"], region["value"]["end"]) == (m["start"] + shift, m["end"] + shift)
+                assert data["text"][m["start"]:m["end"]] == m["text"] == region["value"]["text"]
+        assert any("😀" in d["text"][:m["start"]] for d in (json.loads(x.removesuffix(","))["data"] for x in lines)
+                   for m in d["mentions"]), "no mention after a character outside the BMP"
         named = [json.loads(line.removesuffix(","))["data"] for line in lines]
         assert any(d["mentions"] for d in named)
         assert any(d["targets_in_context"] for d in named) == (context > 0)
