@@ -230,20 +230,22 @@ def _longest_first(found: list[tuple[int, int, str]]) -> list[tuple[int, int, st
     return kept
 
 
-def sentence_mentions(mentions: Sequence[Mention], spans: Sequence[tuple[int, int]]) -> list[list[Mention]]:
-    """The article's mentions of each sentence span, with offsets into that sentence.
+def sentence_mentions(mentions: Sequence[Mention], spans: Sequence[tuple[int, int]]) -> dict[int, list[Mention]]:
+    """The article's mentions by sentence: the index of each span that holds one, and its mentions
+    with offsets into that sentence (spans without a mention are left out).
 
     A mention that crosses a sentence boundary belongs to neither sentence.
     """
     starts = [start for start, _ in spans]
-    per: list[list[Mention]] = [[] for _ in spans]
+    per: dict[int, list[Mention]] = {}
     for mention in mentions:
         i = bisect_right(starts, mention.start) - 1
         if i < 0:
             continue
         start, end = spans[i]
         if mention.end <= end:
-            per[i].append(Mention(mention.target, mention.start - start, mention.end - start, mention.text))
+            per.setdefault(i, []).append(Mention(mention.target, mention.start - start, mention.end - start,
+                                                 mention.text))
     return per
 
 

@@ -95,15 +95,14 @@ def article_lines(
         return
     finder = finder if finder is not None else MentionFinder(scheme)
     where = where if where is not None else where_maker(scheme)
-    per_sentence = sentence_mentions(finder.find(text), spans) if finder.active else [[] for _ in spans]
-    named = [{m.target for m in found} if found else _NONE for found in per_sentence]
+    per_sentence = sentence_mentions(finder.find(text), spans) if finder.active else {}
+    named = {j: {m.target for m in found} for j, found in per_sentence.items()}
     # The targets named in each sentence's context: spread from the few sentences that name one.
-    around: list[frozenset[str] | set[str]] = [_NONE] * len(spans)
-    for j, targets in enumerate(named):
-        if targets:
-            for k in range(max(0, j - context), min(len(spans), j + context + 1)):
-                if k != j:
-                    around[k] = around[k] | targets
+    around: dict[int, set[str]] = {}
+    for j, targets in named.items():
+        for k in range(max(0, j - context), min(len(spans), j + context + 1)):
+            if k != j:
+                around[k] = around[k] | targets if k in around else targets
     order = scheme.target_ids
     last = len(spans) - 1
     sentences = [text[start:end] for start, end in spans]
@@ -125,11 +124,11 @@ def article_lines(
     quiet = ('"mentions":[],"targets_mentioned":[],"targets_in_context":[],"where_to_look":'
              + _quote(where((), (), ())) + "}}")
     for i, (start, end) in enumerate(spans):
-        found, near = per_sentence[i], around[i]
+        found, near = per_sentence.get(i), around.get(i)
         if found or near:
             here = mentioned(found, order) if found else _NO_TARGETS
-            in_context = [t for t in order if t in near and t not in named[i]] if near else _NO_TARGETS
-            shown = where(tuple((m.target, m.text) for m in found), tuple(here), tuple(in_context))
+            in_context = [t for t in order if t in near and t not in named.get(i, _NONE)] if near else _NO_TARGETS
+            shown = where(tuple((m.target, m.text) for m in found or ()), tuple(here), tuple(in_context))
             if found:
                 listed, prediction = _mention_json(found, sentences[i], model)
                 close = f',"predictions":[{prediction}]}}'
