@@ -59,9 +59,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
-from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, Mentions, TargetAugmenter, check_feature_sets,
-                       hashtags_of, is_mentioned, mention_spans, reads_mentions, remember_hashtags, text_features,
-                       without_mentions)
+from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, FoldFeatures, Mentions, TargetAugmenter,
+                       check_feature_sets, for_stance, hashtags_of, is_mentioned, mention_spans, reads_mentions,
+                       remember_hashtags, target_copies, text_features, without_mentions)
 from .metrics import confusion_matrix, f_avg, macro_f1
 from .labeling import CLAIM_CONTROL
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
@@ -269,7 +269,8 @@ class StanceBaseline(BaseEstimator):
     feature_sets : tuple of tuple of str
         The feature set combinations cross-validation chooses from (names of
         :data:`annotate.features.FEATURE_SETS`). The claim reads each without the sets that
-        read mentions; stance tries those only when some training row mentions its target.
+        read mentions; stance reads each without the claim's ``cues`` and tries the sets that
+        read mentions only when some training row mentions its target.
     unmentioned : tuple of {"model", "none"}
         How stance treats a row whose target is not mentioned in its sentence, chosen by
         cross-validation: ``model``, the one model for every row (the feature sets say whether
@@ -460,15 +461,16 @@ class StanceBaseline(BaseEstimator):
         """The feature sets claim and stance try, and the treatments of rows whose target is not mentioned."""
         claim_sets = list(dict.fromkeys(without_mentions(s) for s in sets if without_mentions(s)))
         claim_sets = claim_sets or [("ngrams",)]
-        stance_sets = list(sets)
+        stance_sets = list(dict.fromkeys(for_stance(s) for s in sets))  # stance never reads the claim's cues
         mentioned = int(stance.mentioned.sum())
-        if not mentioned and any(reads_mentions(s) for s in sets):
-            stance_sets = [s for s in sets if not reads_mentions(s)]
-            stance_sets = stance_sets or list(dict.fromkeys(without_mentions(s) for s in sets if without_mentions(s)))
+        if not mentioned and any(reads_mentions(s) for s in stance_sets):
+            reading = [s for s in stance_sets if reads_mentions(s)]
+            stance_sets = [s for s in stance_sets if not reads_mentions(s)]
+            stance_sets = stance_sets or list(dict.fromkeys(without_mentions(s) for s in reading
+                                                            if without_mentions(s)))
             if len(stance.labels):
                 self.notes_.append("stance: no training row mentions its target, so the feature sets that read "
-                                   "mentions are not tried (" + ", ".join("+".join(s) for s in sets
-                                                                         if reads_mentions(s)) + ")")
+                                   "mentions are not tried (" + ", ".join("+".join(s) for s in reading) + ")")
         policies: list[str | None] = ["model"]
         if 0 < mentioned < len(stance.labels):
             policies = [u for u in UNMENTIONED if u in self.unmentioned]
@@ -756,20 +758,41 @@ def _run(jobs: list, *, grid: list, modes: list[str], targets: tuple[str, ...], 
         # Segment each hashtag once, here, rather than once in every worker process.
         examples = {id(job[2]): job[2] for job in jobs}.values()
         kwargs["hashtags"] = hashtags_of(text for ex in examples for text in ex.texts)
+    prepared = _prepare(jobs, targets, params)
     if n_jobs == 1 or len(jobs) < 2:
-        out = [_fold(*job, **kwargs) for job in jobs]
+        out = [_fold(*job, prepared[job[:2]], **kwargs) for job in jobs]
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, **kwargs) for job in jobs)
+        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, prepared[job[:2]], **kwargs) for job in jobs)
     return {(job[0], job[1], int(job[4])): result for job, result in zip(jobs, out)}
 
 
-def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fold: int, *, grid: list,
-          modes: list[str], targets: tuple[str, ...], params: dict, hashtags: Mapping[str, str] | None = None) -> dict:
+def _prepare(jobs: list, targets: tuple[str, ...], params: dict) -> dict:
+    """Per (claim or stance, feature sets), the :class:`FoldFeatures` of every example, each text read once
+    (and a block that several feature sets share read once for all of them)."""
+    prepared: dict = {}
+    caches: dict = {}
+    for what, sets, ex, *_ in jobs:
+        if (what, sets) in prepared:
+            continue
+        features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
+        texts = list(ex.texts)
+        if what != "claim":  # the texts as TargetAugmenter reads them (the target's mentions marked, or not)
+            texts = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets))._texts(
+                _pairs(ex.texts, ex.targets, ex.mentions))
+        cache = caches.setdefault((what, reads_mentions(sets)), {})
+        prepared[(what, sets)] = FoldFeatures(features, texts, cache=cache)
+    return prepared
+
+
+def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fold: int, prepared: FoldFeatures, *,
+          grid: list, modes: list[str], targets: tuple[str, ...], params: dict,
+          hashtags: Mapping[str, str] | None = None) -> dict:
     """Predictions of every (mode, C, class_weight) for the examples of ``fold``, trained on the others.
 
-    The features are fitted once per fold and shared by the candidates, and one
+    The features (``prepared``: those of ``sets`` for every example) are fitted once per fold and
+    shared by the candidates, and one
     :class:`TargetSVM` per (C, class_weight) gives every mode (the ensemble is the sum of the
     other two's scores): the SVMs are the cheap part.
     """
@@ -784,14 +807,9 @@ def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fo
         for key in predicted:
             predicted[key][:] = fill
         return predicted
-    features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
-    if what == "claim":
-        A = features.fit_transform(list(ex.texts[train]))
-        B = features.transform(list(ex.texts[test]))
-    else:
-        features = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets))
-        A = features.fit_transform(_pairs(ex.texts[train], ex.targets[train], ex.mentions[train]))
-        B = features.transform(_pairs(ex.texts[test], ex.targets[test], ex.mentions[test]))
+    A, B = prepared.split(train, test)
+    if what != "claim":  # TargetAugmenter's output: the shared block and each target's copy
+        A, B = target_copies(A, ex.targets[train], targets), target_copies(B, ex.targets[test], targets)
     both = "ensemble" in modes or {"per-target", "target-aware"} <= set(modes)
     for c, w in grid:
         with warnings.catch_warnings():
