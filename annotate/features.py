@@ -815,6 +815,16 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 2
         return self
 
+    def fit_transform(self, X: Any, y: Any = None) -> sp.csr_matrix:
+        """``fit(X).transform(X)``, each text read once."""
+        X = _rows(X)
+        features = clone(self.features if self.features is not None else text_features())
+        shared = sp.csr_matrix(features.fit_transform(self._texts(X)))
+        self.features_ = features
+        self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
+        self.n_features_in_ = 2
+        return target_copies(shared, X[:, 0], self.targets_)
+
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
         X = _rows(X)

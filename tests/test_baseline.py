@@ -88,6 +88,8 @@ def test_target_augmenter_copies_features_for_the_rows_target():
     assert np.allclose(out[0, d:2 * d], shared[0]) and not out[0, 2 * d:].any()
     assert np.allclose(out[1, 2 * d:], shared[1]) and not out[1, d:2 * d].any()
     assert not out[2, d:].any()  # a target not seen in fit: the shared block only
+    once = TargetAugmenter(features=text_features(), targets=("gna", "turkey"))
+    assert np.allclose(once.fit_transform(X).toarray(), out) and np.allclose(once.transform(X).toarray(), out)
 
 
 def augmented(rows, targets=TARGETS):
