@@ -75,6 +75,7 @@ STANCE_MODES: tuple[str, ...] = ("per-target", "target-aware", "ensemble")
 Unmentioned = Literal["model", "none"]
 UNMENTIONED: tuple[str, ...] = ("model", "none")
 _STANCE = "stance_"
+SVM_TOL = 1e-2  # the linear SVMs' stopping tolerance (LinearSVC's tol)
 _TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one stance model (every mode reads TargetAugmenter's output)
 
 
@@ -82,8 +83,9 @@ _TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one stance model (every mo
 
 
 def _svm(C: float, class_weight: str | None, random_state: int) -> LinearSVC:
-    # tol 1e-3, not liblinear's 1e-4: a quarter less time, and the same labels on SemEval-2016's folds
-    return LinearSVC(C=C, class_weight=class_weight, tol=1e-3, random_state=random_state, max_iter=5000)
+    # tol 1e-2, not scikit-learn's 1e-4 (LIBLINEAR's own default for this solver is 1e-1): on SemEval-2016 30% less
+    # CPU than 1e-3 for the same choice (out-of-fold F_avg within 0.07 for every candidate) and the same test labels
+    return LinearSVC(C=C, class_weight=class_weight, tol=SVM_TOL, random_state=random_state, max_iter=5000)
 
 
 def _pairs(texts: Sequence[str], targets: Sequence[str], mentions: Sequence[Mentions] | None = None) -> np.ndarray:
