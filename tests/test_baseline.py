@@ -644,7 +644,7 @@ def capital_rows(*, articles: int = 8, per_article: int = 8, seed: int = 0) -> l
     return rows
 
 
-def test_cross_validation_chooses_the_cues_where_they_decide_the_claim_and_stance_never_reads_them():
+def test_cross_validation_chooses_the_cues_where_they_decide_the_claim_and_stance_never_reads_them(tmp_path):
     est = train(capital_rows(), SCHEME, n_splits=3, C=(0.3,), class_weight=("balanced",),
                 feature_sets=(("ngrams",), ("ngrams", "cues")))
     claim = est.selection_["claim"]
@@ -653,3 +653,7 @@ def test_cross_validation_chooses_the_cues_where_they_decide_the_claim_and_stanc
     held_out = capital_rows(articles=4, seed=9)
     assert np.mean(est.predict(texts(held_out), "claim") == np.array([r["claim"] for r in held_out])) > 0.9
     assert est.features_["stance"] == ("ngrams",)
+    save_model(est, tmp_path / "m", scheme=SCHEME)
+    readme = (tmp_path / "m" / "README.md").read_text()
+    assert "Features of claim: **ngrams**: TF-IDF" in readme and "**cues**: what check-worthy factual claims" in readme
+    load_model(tmp_path / "m")  # the cues' transformers are on the allow-list
