@@ -7,7 +7,8 @@ The questions are those of the labeling config: ``claim`` and ``stance_<target i
 question is a linear SVM over features of the text, chosen among named feature sets
 (:mod:`annotate.features`): TF-IDF word 1-3 grams and character 2-5 grams (``char_wb``, the
 features of the strongest SemEval-2016 Task 6 system, F_avg 68.98), hashtags read as the words
-they join, and sentiment figures from the VADER lexicon. Stance is one model for all targets
+they join, sentiment figures from the VADER lexicon, and for the claim alone the cues of a
+check-worthy claim (figures by their kind, names by their capitals). Stance is one model for all targets
 whose features are the text's, shared, plus a copy of them for the row's own target
 (Daumé III 2007, "Frustratingly easy domain adaptation"), read in one of three ways
 (:class:`TargetSVM`): *target-aware*, one SVM over the shared features and the copies (a target
@@ -793,10 +794,9 @@ def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fo
           hashtags: Mapping[str, str] | None = None) -> dict:
     """Predictions of every (mode, C, class_weight) for the examples of ``fold``, trained on the others.
 
-    The features (``prepared``: those of ``sets`` for every example) are fitted once per fold and
-    shared by the candidates, and one
-    :class:`TargetSVM` per (C, class_weight) gives every mode (the ensemble is the sum of the
-    other two's scores): the SVMs are the cheap part.
+    The features (``prepared``: those of ``sets`` for every example, each text read once for all
+    folds) are fitted once per fold and shared by the candidates, and one :class:`TargetSVM` per
+    (C, class_weight) gives every mode (the ensemble is the sum of the other two's scores).
     """
     if hashtags:
         remember_hashtags(hashtags)
