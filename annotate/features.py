@@ -29,6 +29,16 @@ Two sets read where the row's target is mentioned (stance only; the claim has no
     tagged with its side (``l:accused``, ``r:said``), as TF-IDF word 1-2 grams; with ``lexicon``
     also the ten VADER figures of those words (:class:`MentionWindow`). Needs ``mentions``.
 
+One is the claim model's only (stance never reads it):
+
+``cues``
+    What check-worthy factual claims hinge on: the text's words with each figure read as its
+    kind (``znum``, ``zpct``, ``zmoney``, ``zyear``) and each capitalised word after the first
+    as a name (``zcap``), as TF-IDF word 1-2 grams (:func:`cue_words`), and 14 counts of
+    figures, number words, comparatives, names, past-tense and opinion words, first-person
+    pronouns, money words and questions, and the length (:func:`cue_counts`). The word lists
+    are the module's own.
+
 and one reads word vectors:
 
 ``vectors``
@@ -59,7 +69,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -111,14 +121,25 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
     FeatureSet("vectors", "GloVe word vectors (50 dimensions) pooled by mean, maximum and minimum over the words before "
                           "the target's mention, after it, of the mention and of the whole text, and over the VADER "
                           "lexicon's words before, after and in the whole text (Vo and Zhang 2015)", (GLOVE, VADER)),
+    FeatureSet("cues", "what check-worthy factual claims hinge on (the claim model only): the words with each "
+                       "figure read as its kind (number, percentage, sum of money, year) and each capitalised word "
+                       "inside the sentence as a name, as TF-IDF word 1-2 grams, and 14 counts (figures, number words, "
+                       "comparatives, names, past-tense and opinion words, first-person pronouns, money words, "
+                       "questions, length)"),
 )}
 # Sets that read where the row's target is mentioned: stance only, and only where some training row mentions its target.
 MENTION_SETS: tuple[str, ...] = ("mentions", "window")
 # What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
 # without and with word vectors. Where no training row mentions its target, stance tries the first two only.
+# The last adds the claim's cues: stance reads it as the one before (it never reads cues), the claim as n-grams,
+# hashtags, lexicon, vectors and cues.
 DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
-    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"))
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"),
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors", "cues"))
+# Sets only the claim model reads (stance drops them, as the claim drops those that read mentions).
+CLAIM_SETS: tuple[str, ...] = ("cues",)
+CUE_WEIGHT = 0.3  # the cue counts' scale (cross-validated on ClaimBuster's training sentences: 0.3 and 0.6 within 0.05)
 LEXICON_WEIGHT = 0.3  # the lexicon block's scale against the unit-length TF-IDF blocks (cross-validated: 0.2-1.0)
 WINDOW = 4  # words on each side of a mention (cross-validated on NewsMTSC's training rows: 3, 5 and 8 within 0.4)
 # The pooled vectors' scale (each figure about [-1, 1]); cross-validated on NewsMTSC's training rows (the first four
@@ -157,6 +178,12 @@ def reads_mentions(names: Sequence[str]) -> bool:
 def without_mentions(names: Sequence[str]) -> tuple[str, ...]:
     """``names`` less the sets that read mentions (what a model without targets, the claim's, can read)."""
     return tuple(n for n in names if n not in MENTION_SETS)
+
+
+def for_stance(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` less the sets only the claim model reads (:data:`CLAIM_SETS`); ``("ngrams",)`` if nothing is left."""
+    kept = tuple(n for n in names if n not in CLAIM_SETS)
+    return kept if set(kept) - {"hashtags", "mentions"} else ("ngrams", *kept)
 
 
 def resources_of(names: Sequence[str]) -> list[Resource]:
@@ -309,6 +336,97 @@ class LexiconFeatures(_PerText):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array([f"vader {name}" for name in LEXICON_FIGURES], dtype=object)
+
+
+# --- the claim's cues -------------------------------------------------------------------------------
+
+_CUE_TOKEN = re.compile(r"\$?\d+(?:,\d{3})*(?:\.\d+)?%?|\w+(?:'\w+)?|[^\w\s]")
+_NUMBER_WORDS = frozenset("hundred thousand million billion trillion percent dozen half twice double triple one two "
+                          "three four five six seven eight nine ten twenty thirty forty fifty sixty seventy eighty "
+                          "ninety".split())
+_COMPARATIVES = frozenset("more less fewer most least than highest lowest largest biggest smallest increase "
+                          "increased decrease decreased doubled tripled cut cuts raised rose fell grew lost record"
+                          .split())
+_PAST = frozenset("was were had did voted passed signed said created went came took made became been ago last since"
+                  .split())
+_OPINION = frozenset("will would going gonna should must want plan hope believe think feel".split())
+_FIRST_PERSON = frozenset("i me my we our us".split())
+_MONEY_WORDS = frozenset("dollars dollar cents tax taxes budget deficit debt spending spent cost costs paid pay"
+                         .split())
+CUE_COUNTS = ("numbers", "percentages", "sums of money", "years", "names", "number words", "comparatives",
+              "past-tense words", "future and opinion words", "first-person pronouns", "money words", "questions")
+
+
+def cue_kind(token: str, first: bool) -> str | None:
+    """What a token is as a figure or a name: ``zmoney``, ``zpct``, ``zyear``, ``znum``, ``zcap``, or None.
+
+    >>> [cue_kind(t, i == 0) for i, t in enumerate(["In", "2009", "Obama", "cut", "$4,000", "by", "7%"])]
+    [None, 'zyear', 'zcap', None, 'zmoney', None, 'zpct']
+    """
+    if token.startswith("$") and token[1:2].isdigit():
+        return "zmoney"
+    if token[:1].isdigit():
+        if token.endswith("%"):
+            return "zpct"
+        return "zyear" if re.fullmatch(r"(1[89]|20)\d\d", token) else "znum"
+    if token[:1].isupper() and not first and token != "I":
+        return "zcap"
+    return None
+
+
+def cue_words(text: str) -> str:
+    """The text's tokens, lowercased, with each figure and each capitalised word after the first read as its kind.
+
+    >>> cue_words("Taxes rose 7% in 2009, said Obama.")
+    'taxes rose zpct in zyear , said zcap .'
+    """
+    tokens = _CUE_TOKEN.findall(text)
+    return " ".join(cue_kind(t, i == 0) or t.lower() for i, t in enumerate(tokens))
+
+
+def cue_counts(text: str) -> list[float]:
+    """The 14 figures of :class:`CueCounts`: the :data:`CUE_COUNTS` (each at most 3, / 3), whether the text holds
+    any figure or number word, and its length in tokens (at most 60, / 60)."""
+    tokens = _CUE_TOKEN.findall(text)
+    kinds = [cue_kind(t, i == 0) for i, t in enumerate(tokens)]
+    words = [t.lower() for t in tokens]
+    counted = [kinds.count("znum"), kinds.count("zpct"), kinds.count("zmoney"), kinds.count("zyear"),
+               kinds.count("zcap"), sum(w in _NUMBER_WORDS for w in words),
+               sum(w in _COMPARATIVES or (len(w) > 5 and w.endswith("est")) for w in words),
+               sum(w in _PAST or (len(w) > 4 and w.endswith("ed")) for w in words),
+               sum(w in _OPINION for w in words), sum(w in _FIRST_PERSON for w in words),
+               sum(w in _MONEY_WORDS for w in words), words.count("?")]
+    figure = any(counted[:4]) or counted[5] > 0
+    return [min(n, 3) / 3 for n in counted] + [float(figure), min(len(tokens), 60) / 60]
+
+
+class CueWords(_PerText):
+    """Texts in, :func:`cue_words` out (for a TF-IDF block)."""
+
+    def transform(self, X: Any) -> list[str]:
+        check_is_fitted(self)
+        return [cue_words(str(text)) for text in X]
+
+
+class CueCounts(_PerText):
+    """Texts in, the 14 figures of :func:`cue_counts` times ``weight`` out (sparse).
+
+    Parameters
+    ----------
+    weight : float, default=CUE_WEIGHT
+        Scale of the block beside the TF-IDF blocks (whose rows have unit length).
+    """
+
+    def __init__(self, weight: float = CUE_WEIGHT) -> None:
+        self.weight = weight
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        figures = np.array([cue_counts(str(text)) for text in X], dtype=np.float64).reshape(-1, 14)
+        return sp.csr_matrix(self.weight * figures)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array([f"cue {name}" for name in (*CUE_COUNTS, "any figure", "length")], dtype=object)
 
 
 # --- mentions -------------------------------------------------------------------------------------
@@ -565,7 +683,93 @@ def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, 
                                                        ("read", LexiconFeatures())])))
     if "vectors" in names:
         blocks.append(("vectors", PooledVectors()))
+    if "cues" in names:
+        blocks.append(("cue words", Pipeline([("kinds", CueWords()),
+                                              ("read", CompactTfidfVectorizer(analyzer="word", ngram_range=(1, 2),
+                                                                              token_pattern=r"\S+",
+                                                                              sublinear_tf=True))])))
+        blocks.append(("cue counts", CueCounts()))
     return FeatureUnion(blocks)
+
+
+class FoldFeatures:
+    """:func:`text_features` for every fold of a cross-validation, each text read once.
+
+    A fold's features are those of ``text_features(sets)`` fitted on its training texts and
+    applied to its held-out texts, the same numbers in the same columns: the blocks that read
+    each text on its own (the lexicon, the vectors, the hashtags' words, the mention windows'
+    words) are computed once for all texts, and each TF-IDF block counts the n-grams of all
+    texts once; a fold keeps the n-grams of its training texts and fits only the document
+    frequencies on them (what ``TfidfVectorizer`` does, less the tokenising). A TF-IDF block
+    that prunes its vocabulary (``min_df``, ``max_df``, ``max_features``) is fitted per fold.
+
+    Parameters
+    ----------
+    features : FeatureUnion
+        An unfitted :func:`text_features`.
+    texts : sequence of str
+        Every text of the cross-validation, as the features read them.
+    cache : dict, optional
+        Blocks already read from the same ``texts`` (by another feature set), by their ``repr``;
+        this one's are added.
+    """
+
+    def __init__(self, features: FeatureUnion, texts: Sequence[str], cache: dict | None = None) -> None:
+        self.texts = list(texts)
+        self.blocks: list[tuple[str, Any]] = []  # ("fixed", matrix), ("counts", (counts, tfidf)) or ("fit", step)
+        cache = {} if cache is None else cache
+        for _, step in features.transformer_list:
+            key = repr(step)
+            if key not in cache:
+                cache[key] = self._read(step)
+            self.blocks.append(cache[key])
+
+    def _read(self, step: Any) -> tuple[str, Any]:
+        """A block of every text: its matrix, its n-gram counts and TF-IDF weighting, or the step to fit per fold."""
+        steps = [s for _, s in step.steps] if isinstance(step, Pipeline) else [step]
+        last = steps[-1]
+        if isinstance(last, TfidfVectorizer) and not _prunes(last):
+            read = self.texts
+            for s in steps[:-1]:
+                read = clone(s).fit(read).transform(read)
+            params = {k: v for k, v in last.get_params().items() if k in CountVectorizer().get_params()}
+            tfidf = TfidfTransformer(norm=last.norm, use_idf=last.use_idf, smooth_idf=last.smooth_idf,
+                                     sublinear_tf=last.sublinear_tf)
+            return "counts", (CountVectorizer(**params).fit_transform(read).tocsr(), tfidf)
+        if all(isinstance(s, _PerText) for s in steps):
+            return "fixed", sp.csr_matrix(clone(step).fit(self.texts).transform(self.texts))
+        return "fit", step
+
+    def split(self, train: np.ndarray, test: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The features of the texts ``train`` (a boolean mask or indices) and ``test``, fitted on ``train``."""
+        A, B = [], []
+        for kind, block in self.blocks:
+            if kind == "fixed":
+                A.append(block[train])
+                B.append(block[test])
+            elif kind == "counts":
+                counts, tfidf = block
+                seen = counts[train]
+                keep = np.flatnonzero(np.bincount(seen.indices, minlength=counts.shape[1]))
+                fitted = clone(tfidf).fit(seen[:, keep])
+                A.append(fitted.transform(seen[:, keep]))
+                B.append(fitted.transform(counts[test][:, keep]))
+            else:
+                fitted = clone(block)
+                A.append(sp.csr_matrix(fitted.fit_transform(self._some(train))))
+                B.append(sp.csr_matrix(fitted.transform(self._some(test))))
+        return sp.hstack(A, format="csr"), sp.hstack(B, format="csr")
+
+    def _some(self, selected: np.ndarray) -> list[str]:
+        return [self.texts[i] for i in np.arange(len(self.texts))[selected]]
+
+
+def _prunes(vectorizer: TfidfVectorizer) -> bool:
+    """Whether a vectorizer's vocabulary depends on more than which n-grams its training texts hold."""
+    return not (vectorizer.min_df == 1 and vectorizer.max_df == 1.0 and vectorizer.max_features is None
+                and vectorizer.vocabulary is None)
+
+
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -611,14 +815,29 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 2
         return self
 
+    def fit_transform(self, X: Any, y: Any = None) -> sp.csr_matrix:
+        """``fit(X).transform(X)``, each text read once."""
+        X = _rows(X)
+        features = clone(self.features if self.features is not None else text_features())
+        shared = sp.csr_matrix(features.fit_transform(self._texts(X)))
+        self.features_ = features
+        self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
+        self.n_features_in_ = 2
+        return target_copies(shared, X[:, 0], self.targets_)
+
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
         X = _rows(X)
-        shared = sp.csr_matrix(self.features_.transform(self._texts(X)))
-        blocks = [shared]
-        for target in self.targets_:
-            blocks.append(sp.diags((X[:, 0] == target).astype(np.float64)) @ shared)
-        return sp.hstack(blocks, format="csr")
+        return target_copies(sp.csr_matrix(self.features_.transform(self._texts(X))), X[:, 0], self.targets_)
+
+
+def target_copies(shared: sp.csr_matrix, row_targets: Sequence[str], targets: Sequence[str]) -> sp.csr_matrix:
+    """``[F, F * (target == t1), ..., F * (target == tk)]``: :class:`TargetAugmenter`'s output from text features."""
+    row_targets = np.asarray(row_targets, dtype=object)
+    blocks = [shared]
+    for target in targets:
+        blocks.append(sp.diags((row_targets == target).astype(np.float64)) @ shared)
+    return sp.hstack(blocks, format="csr")
 
 
 def _rows(X: Any) -> np.ndarray:

@@ -43,6 +43,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "annotate.baseline.StanceBaseline",
     "annotate.baseline.TargetSVM",
     "annotate.features.CompactTfidfVectorizer",
+    "annotate.features.CueCounts",
+    "annotate.features.CueWords",
     "annotate.features.HashtagWords",
     "annotate.features.LexiconFeatures",
     "annotate.features.MentionWindow",

@@ -277,3 +277,53 @@ def test_pooled_vectors_are_the_mean_max_and_min_of_each_context():
 
     assert np.allclose(union.transform(["taxes rose sharply, sadly"])[:, -1050:].toarray()[0],
                        VECTOR_WEIGHT * plain.ravel())
+
+
+# --- the claim's cues ----------------------------------------------------------------------------
+
+
+def test_cues_read_figures_by_kind_and_names_by_capitals():
+    text = "In 2012 the deficit rose 7% to $1,100 billion, Obama said."
+    assert features.cue_words(text) == "in zyear the deficit rose zpct to zmoney billion , zcap said ."
+    counts = dict(zip((*features.CUE_COUNTS, "any figure", "length"), features.cue_counts(text)))
+    assert counts["years"] == counts["percentages"] == counts["sums of money"] == counts["names"] == 1 / 3
+    assert counts["numbers"] == 0 and counts["number words"] == 1 / 3  # "billion"
+    assert counts["comparatives"] == 1 / 3 and counts["past-tense words"] == 1 / 3  # "rose", "said"
+    assert counts["money words"] == 1 / 3 and counts["questions"] == 0 and counts["any figure"] == 1.0
+    assert counts["length"] == 13 / 60  # 13 tokens, the comma and the full stop among them
+    opinion = dict(zip(features.CUE_COUNTS, features.cue_counts("I think we should do better?")))
+    assert opinion["future and opinion words"] == 2 / 3 and opinion["first-person pronouns"] == 2 / 3
+    assert opinion["questions"] == 1 / 3 and opinion["names"] == 0  # the first word and "I" are no names
+    block = features.CueCounts(weight=0.5).fit(["x"]).transform([text, "I think we should do better?"])
+    assert block.shape == (2, 14) and block[0, 13] == 0.5 * 13 / 60
+
+
+def test_stance_never_reads_the_claims_cues():
+    assert features.for_stance(("ngrams", "lexicon", "cues")) == ("ngrams", "lexicon")
+    assert features.for_stance(("cues",)) == ("ngrams",)
+    assert features.for_stance(("hashtags", "cues")) == ("ngrams", "hashtags")
+    names = [name for name, _ in text_features(("ngrams", "cues")).transformer_list]
+    assert names == ["word", "char", "cue words", "cue counts"]
+
+
+@pytest.mark.parametrize("sets", [("ngrams",), ("ngrams", "hashtags", "lexicon", "vectors", "cues"),
+                                  ("ngrams", "mentions", "window", "lexicon")])
+def test_fold_features_are_the_features_fitted_on_the_training_part(sets):
+    rng = np.random.default_rng(3)
+    words = "Obama said taxes rose 7% in 2009 #NoMore we will cut $300 waste ztgtz gna ztgtendz met".split()
+    texts = [" ".join(rng.choice(words, size=8)) for _ in range(40)]
+    train = rng.random(40) < 0.7
+    folds = features.FoldFeatures(text_features(sets), texts)
+    A, B = folds.split(train, ~train)
+    fitted = text_features(sets).fit([t for t, m in zip(texts, train) if m])
+    A0 = fitted.transform([t for t, m in zip(texts, train) if m])
+    B0 = fitted.transform([t for t, m in zip(texts, train) if not m])
+    assert A.shape == A0.shape and B.shape == B0.shape
+    # The same numbers in the same columns (the rows' norms may differ in the last bit: summed in another order).
+    np.testing.assert_allclose(A.toarray(), A0.toarray(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(B.toarray(), B0.toarray(), rtol=0, atol=1e-12)
+    # A block two feature sets share is read once.
+    cache: dict = {}
+    one = features.FoldFeatures(text_features(("ngrams",)), texts, cache=cache)
+    two = features.FoldFeatures(text_features(("ngrams", "lexicon")), texts, cache=cache)
+    assert one.blocks[1] is two.blocks[1] and len(cache) == 3
