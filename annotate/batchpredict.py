@@ -78,7 +78,8 @@ class _Analysis:
         self.union: dict[str, int] = {}
         self.vectorizer = CountVectorizer(**params)  # unfitted: only its analyser's pieces are used
         self.analyze = self.vectorizer.build_analyzer()  # the vectorizers' own analyser
-        self._words: dict[str, array] = {}  # char_wb: word -> the union columns of its n-grams
+        self._words: dict[str, int] = {}  # char_wb: word -> its number in the three arrays below
+        self._columns, self._starts, self._lengths = array("q"), array("q"), array("q")  # its columns: where, how many
         self._tables: _WordTables | None = None  # word: the union's n-grams as codes of token ids
 
     def add(self, vectorizer: TfidfVectorizer) -> np.ndarray:
@@ -109,40 +110,58 @@ class _Analysis:
             for text in texts:
                 indices.extend([j for j in map(get, analyze(text)) if j is not None])
                 indptr.append(len(indices))
-        n = len(indices)
-        X = sp.csr_matrix((np.ones(n), np.frombuffer(indices, dtype=np.int64) if n else np.zeros(0, np.int64),
-                           np.frombuffer(indptr, dtype=np.int64)), shape=(len(texts), len(self.union)))
-        X.sum_duplicates()
-        return X
+        indices = np.frombuffer(indices, dtype=np.int64) if len(indices) else np.zeros(0, np.int64)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.frombuffer(indptr, dtype=np.int64)))
+        return _count_matrix(rows, indices, (len(texts), len(self.union)))
 
     def _word_tables(self) -> _WordTables:
         if self._tables is None:
             self._tables = _WordTables(self.union, self.vectorizer)
         return self._tables
 
-    def _char_wb_columns(self, texts: list[str]) -> tuple[array, array]:
+    def _char_wb_columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The union columns of each text's ``char_wb`` n-grams, in CSR order (indices, indptr).
 
         scikit-learn's ``_char_wb_ngrams`` normalises the whitespace, splits the text into
         words and cuts each word on its own: a text's n-grams are its words' n-grams one after
         the other. Words repeat (about 47,000 distinct among FNC-1's 620,000), so each word is
-        cut by that same function once and its columns kept (up to :data:`MAX_WORDS` words).
+        cut by that same function once and its columns kept (up to :data:`MAX_WORDS` words),
+        one after the other in one array; a batch's columns are then gathered from it at once.
         """
         vectorizer = self.vectorizer
         decode, preprocess, ngrams = vectorizer.decode, vectorizer.build_preprocessor(), vectorizer._char_wb_ngrams
         white = vectorizer._white_spaces
+        if len(self._words) >= MAX_WORDS:
+            self._words.clear()
         words, get = self._words, self.union.get
-        indices, indptr = array("q"), array("q", [0])
+        if not words:
+            self._columns, self._starts, self._lengths = array("q"), array("q"), array("q")
+        store, starts, lengths = self._columns, self._starts, self._lengths
+        flat: list[str] = []
+        ends = [0]
         for text in texts:
-            for word in white.sub(" ", preprocess(decode(text))).split():
-                columns = words.get(word)
-                if columns is None:
-                    if len(words) >= MAX_WORDS:
-                        words.clear()
-                    columns = words[word] = array("q", [j for j in map(get, ngrams(word)) if j is not None])
-                indices += columns
-            indptr.append(len(indices))
-        return indices, indptr
+            flat += white.sub(" ", preprocess(decode(text))).split()
+            ends.append(len(flat))
+        ids = list(map(words.get, flat))
+        for k, word_id in enumerate(ids):
+            if word_id is None:
+                word = flat[k]
+                word_id = words.get(word)
+                if word_id is None:  # a new word: its columns go after the others'
+                    word_id = words[word] = len(words)
+                    columns = [j for j in map(get, ngrams(word)) if j is not None]
+                    starts.append(len(store))
+                    lengths.append(len(columns))
+                    store.extend(columns)
+                ids[k] = word_id
+        at = np.asarray(ids, dtype=np.int64)
+        width = np.frombuffer(lengths, dtype=np.int64)[at] if len(at) else np.zeros(0, np.int64)
+        first = np.frombuffer(starts, dtype=np.int64)[at] if len(at) else np.zeros(0, np.int64)
+        done = np.concatenate([np.zeros(1, np.int64), np.cumsum(width)])
+        # the k-th word's columns are store[first[k]:first[k] + width[k]], placed at done[k]:done[k + 1]
+        place = np.arange(done[-1], dtype=np.int64) - np.repeat(done[:-1] - first, width)
+        indices = np.frombuffer(store, dtype=np.int64)[place] if len(store) else np.zeros(0, np.int64)
+        return indices, done[np.asarray(ends, dtype=np.int64)]
 
 
 MAX_WORDS = 100_000  # words whose char_wb columns are kept: memory stays bounded (a few tens of MB)
@@ -223,9 +242,28 @@ class _WordTables:
             cols.append(columns[place[hit]])
         r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-        X = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(texts), width))
-        X.sum_duplicates()
-        return X
+        return _count_matrix(r, c, (len(texts), width))
+
+
+def _count_matrix(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """How often each (row, column) occurs, as a CSR matrix in canonical form: what ``sum_duplicates`` makes of ones.
+
+    One sort of the pairs' codes ``row * width + column`` for the whole batch (numpy's sort
+    is much faster than scipy's sort of each row's indices); each run of equal codes is one
+    entry, its length the count.
+    """
+    n, width = shape
+    codes = np.sort(rows * max(width, 1) + columns)
+    first = np.empty(len(codes), dtype=bool)
+    first[:1] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    data = np.diff(np.append(at, len(codes))).astype(np.float64)
+    codes = codes[at]
+    row = codes // max(width, 1)
+    X = sp.csr_matrix((data, codes - row * width, np.searchsorted(row, np.arange(n + 1))), shape=shape)
+    X.has_canonical_format = True  # sorted within each row, no duplicates
+    return X
 
 
 def _tfidf(counts: sp.csr_matrix, take: np.ndarray, vectorizer: TfidfVectorizer) -> sp.csr_matrix:
