@@ -75,6 +75,7 @@ class _Analysis:
     def __init__(self, pre: tuple, params: dict[str, Any]) -> None:
         self.pre = pre
         self.params = params
+        self.kind = tuple((k, _hashable(v)) for k, v in params.items())  # analyses of one kind cut alike
         self.union: dict[str, int] = {}
         self.vectorizer = CountVectorizer(**params)  # unfitted: only its analyser's pieces are used
         self.analyze = self.vectorizer.build_analyzer()  # the vectorizers' own analyser
@@ -93,17 +94,21 @@ class _Analysis:
             take[column] = union.setdefault(term, len(union))
         return take
 
-    def counts(self, texts: list[str]) -> sp.csr_matrix:
+    def counts(self, texts: list[str], tokenized: dict[tuple, tuple[list[str], list[list[str]]]] | None = None
+               ) -> sp.csr_matrix:
         """Term counts of each text over the union vocabulary, as ``CountVectorizer.transform`` gives them.
 
         Character n-grams inside word boundaries are looked up once per distinct word
         (:meth:`_char_wb_columns`), word n-grams as codes of token ids (:class:`_WordTables`);
         an analyser of another kind is run as it is and its terms looked up with ``map``.
+        ``tokenized`` (kind of analysis -> texts and their tokens) keeps the word tokens of one
+        batch for another analysis of the same kind: a text that is the same (such as the
+        text without a hashtag, which the hashtag splitter gives back as it is) is not cut again.
         """
         if _char_wb_fast(self.params):
             indices, indptr = self._char_wb_columns(texts)
         elif _word_fast(self.params) and self._word_tables().usable:
-            return self._word_tables().counts(texts, len(self.union))
+            return self._word_tables().counts(texts, len(self.union), tokenized, self.kind)
         else:
             get, analyze = self.union.get, self.analyze
             indices, indptr = array("q"), array("q", [0])
@@ -213,14 +218,21 @@ class _WordTables:
             order = np.argsort(codes, kind="stable")
             self.tables[n] = (codes[order], np.asarray(columns, dtype=np.int64)[order])
 
-    def counts(self, texts: list[str], width: int) -> sp.csr_matrix:
+    def counts(self, texts: list[str], width: int, tokenized: dict | None = None, kind: tuple = ()) -> sp.csr_matrix:
         decode, preprocess, tokenize, get = self.decode, self.preprocess, self.tokenize, self.tokens.get
+        prior = tokenized.get(kind) if tokenized is not None else None
+        before, cut = prior if prior is not None and len(prior[0]) == len(texts) else ([None] * len(texts), None)
         flat: list[int] = []
         ends = []
-        for text in texts:
-            flat.extend(map(get, tokenize(preprocess(decode(text))), repeat(-1)))
+        token_lists = []
+        for i, text in enumerate(texts):
+            tokens = cut[i] if before[i] is text else tokenize(preprocess(decode(text)))  # type: ignore[index]
+            token_lists.append(tokens)
+            flat.extend(map(get, tokens, repeat(-1)))
             flat.append(-1)  # no n-gram runs across two texts
             ends.append(len(flat))
+        if tokenized is not None:
+            tokenized[kind] = (texts, token_lists)
         ids = np.asarray(flat, dtype=np.int64)
         row = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.asarray([0, *ends], dtype=np.int64)))
         rows, cols = [], []
@@ -358,7 +370,8 @@ class SharedFeatures:
                 read[pre] = self.steps[pre[-1]].transform(through(pre[:-1]))
             return read[pre]
 
-        counts = {id(a): a.counts(through(a.pre)) for a in self.analyses.values()}
+        tokenized: dict[tuple, tuple[list[str], list[list[str]]]] = {}
+        counts = {id(a): a.counts(through(a.pre), tokenized) for a in self.analyses.values()}
         computed: dict[tuple, Any] = {}
 
         def block(b: tuple) -> Any:
