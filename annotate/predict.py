@@ -312,6 +312,11 @@ class _Lines:
                                             "value": {"choices": [label]}})[:-1] + ',"score":')
                         for q in predictor.questions for label in predictor.classes[q]}
         self.head = '[{"model_version":' + dumps(predictor.version) + ',"score":'
+        # Every answer the model can give is allowed (checked here, once): a task's check is then its
+        # score's and its kept highlights', what _problem finds on the whole prediction, in the same order.
+        self.answers_allowed = bool(predictor.questions) and len(set(predictor.questions)) == len(predictor.questions) \
+            and all(_problem({"score": 0.0, "result": [item]}, self.allowed, self.targets) is None
+                    for item, _ in self.answers.values())
 
     def __call__(self, batch: list[Mapping[str, Any]], first: int) -> tuple[bytes, list[float], list[int]]:
         """The batch's lines joined, each task's score and each line's length in bytes."""
@@ -321,7 +326,15 @@ class _Lines:
         for i, task in enumerate(batch):
             chosen = [answers[q, labels[i]] for q, labels, _ in columns]
             kept = _highlights(task)
-            problem = _problem({"score": scores[i], "result": [item for item, _ in chosen] + kept}, allowed, targets)
+            if self.answers_allowed:
+                problem = _score_problem(scores[i])
+                for item in kept if problem is None else ():
+                    problem = _highlight_problem(item, targets)
+                    if problem is not None:
+                        break
+            else:
+                problem = _problem({"score": scores[i], "result": [item for item, _ in chosen] + kept}, allowed,
+                                   targets)
             if problem is not None:
                 raise InputError(f"prediction not valid for scheme {self.scheme_id!r}: {problem}",
                                  where=f"task {first + i} (sentence {task['data'].get('sentence_id')})",
@@ -432,19 +445,32 @@ def read_predictions(path: str | os.PathLike[str]) -> Iterator[dict]:
                                  fix="a predictions file is written by `stance predict`, one task per line") from None
 
 
+def _score_problem(score: Any) -> str | None:
+    if not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        return f"score {score!r} is not in [0, 1]"
+    return None
+
+
+def _highlight_problem(item: Mapping[str, Any], targets: frozenset[str]) -> str | None:
+    labels = (item.get("value") or {}).get("labels") or []
+    if item.get("type") != "labels" or item.get("to_name") != SENTENCE or len(labels) != 1 or labels[0] not in targets:
+        return f"a mention highlight that is not a region of one target on {SENTENCE!r}: {labels!r}"
+    return None
+
+
 def _problem(prediction: Mapping[str, Any], allowed: Mapping[str, tuple[str, ...]],
              targets: frozenset[str]) -> str | None:
     score = prediction.get("score")
-    if not isinstance(score, (int, float)) or not 0 <= score <= 1:
-        return f"score {score!r} is not in [0, 1]"
+    problem = _score_problem(score)
+    if problem is not None:
+        return problem
     seen = set()
     for item in prediction.get("result") or []:
         name = item.get("from_name")
         if name == MENTION_CONTROL:
-            labels = (item.get("value") or {}).get("labels") or []
-            if item.get("type") != "labels" or item.get("to_name") != SENTENCE or len(labels) != 1 \
-                    or labels[0] not in targets:
-                return f"a mention highlight that is not a region of one target on {SENTENCE!r}: {labels!r}"
+            problem = _highlight_problem(item, targets)
+            if problem is not None:
+                return problem
             continue
         if name not in allowed:
             return f"unknown control {name!r} (known: {', '.join(allowed)})"
