@@ -199,24 +199,25 @@ class _WordTables:
         self.tokenize = vectorizer.build_tokenizer()
         low, high = vectorizer.ngram_range
         self.lengths = (1,) if high == 1 else tuple(range(low, high + 1))  # as _word_ngrams gives them
-        self.tokens: dict[str, int] = {}
-        by_length: dict[int, tuple[list[list[int]], list[int]]] = {n: ([], []) for n in self.lengths}
-        for term, column in union.items():
-            parts = term.split(" ")
-            if len(parts) in by_length:
-                ids, columns = by_length[len(parts)]
-                ids.append([self.tokens.setdefault(p, len(self.tokens)) for p in parts])
-                columns.append(column)
+        # Every term's space-separated parts one after the other (joined by spaces and split again: the
+        # same parts as each term's own split), each part's id its first place among the distinct parts.
+        terms = list(union)
+        parts = " ".join(terms).split(" ") if terms else []
+        self.tokens: dict[str, int] = {p: i for i, p in enumerate(dict.fromkeys(parts))}
+        ids = np.fromiter(map(self.tokens.__getitem__, parts), dtype=np.int64, count=len(parts))
+        sizes = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms)) + 1
+        starts = np.cumsum(sizes) - sizes  # where each term's parts begin in ``ids``
+        term_columns = np.fromiter(union.values(), dtype=np.int64, count=len(terms))
         self.K = max(len(self.tokens), 1)
         self.usable = self.K ** max(self.lengths) < 2 ** 62  # the codes fit in int64; else the plain way
         self.tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for n, (ids, columns) in by_length.items():
-            codes = np.zeros(len(ids), dtype=np.int64)
-            parts = np.asarray(ids, dtype=np.int64).reshape(len(ids), n)
+        for n in self.lengths:
+            mine = np.flatnonzero(sizes == n)
+            codes = np.zeros(len(mine), dtype=np.int64)
             for k in range(n):
-                codes = codes * self.K + parts[:, k]
+                codes = codes * self.K + ids[starts[mine] + k]
             order = np.argsort(codes, kind="stable")
-            self.tables[n] = (codes[order], np.asarray(columns, dtype=np.int64)[order])
+            self.tables[n] = (codes[order], term_columns[mine][order])
 
     def counts(self, texts: list[str], width: int, tokenized: dict | None = None, kind: tuple = ()) -> sp.csr_matrix:
         decode, preprocess, tokenize, get = self.decode, self.preprocess, self.tokenize, self.tokens.get
