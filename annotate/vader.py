@@ -41,6 +41,12 @@ class FastVader:
         # polarity_scores looks each character up: only one-character emoji entries can match
         self.emoji_chars = frozenset(e for e in analyser.emojis if len(e) == 1)
 
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the analyser's own (its emojis, its rules): a drop-in for it."""
+        if name == "analyser":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.analyser, name)
+
     def polarity_scores(self, text: str) -> dict[str, float]:
         """``{"neg", "neu", "pos", "compound"}`` of ``text``, as ``SentimentIntensityAnalyzer.polarity_scores``."""
         if not isinstance(text, str) or (not text.isascii() and not self.emoji_chars.isdisjoint(text)):

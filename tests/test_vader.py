@@ -96,3 +96,11 @@ def test_the_lexicon_feature_set_reads_vader_through_fastvader():
     analyser = features._vader()
     assert isinstance(analyser, FastVader) and analyser.lexicon is analyser.analyser.lexicon
     assert features.lexicon_figures("VADER is not smart, handsome, nor funny.")[0] == -0.7424
+
+
+def test_fastvader_stands_in_for_the_analyser():
+    assert FAST.emojis is ORIGINAL.emojis and FAST.lexicon is ORIGINAL.lexicon
+    assert FAST.sentiment_valence.__self__ is ORIGINAL
+    import copy
+
+    assert copy.copy(FAST).polarity_scores("good") == ORIGINAL.polarity_scores("good")
