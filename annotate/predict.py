@@ -19,9 +19,9 @@ import os
 import tempfile
 from array import array
 from concurrent.futures import ProcessPoolExecutor
-from itertools import chain, islice
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Literal
 
