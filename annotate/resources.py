@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -60,7 +59,7 @@ def _cached(path: Path, make: Callable[[], dict[str, np.ndarray] | None]) -> dic
     try:
         with np.load(path, allow_pickle=False) as found:
             return {name: found[name] for name in found.files}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except Exception:  # missing, cut short, or not ours (BadZipFile, KeyError, ValueError, zlib.error, ...): made again
         pass
     arrays = make()
     if arrays is not None:
