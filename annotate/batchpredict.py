@@ -75,10 +75,12 @@ class _Analysis:
     def __init__(self, pre: tuple, params: dict[str, Any]) -> None:
         self.pre = pre
         self.params = params
+        self.kind = tuple((k, _hashable(v)) for k, v in params.items())  # analyses of one kind cut alike
         self.union: dict[str, int] = {}
         self.vectorizer = CountVectorizer(**params)  # unfitted: only its analyser's pieces are used
         self.analyze = self.vectorizer.build_analyzer()  # the vectorizers' own analyser
-        self._words: dict[str, array] = {}  # char_wb: word -> the union columns of its n-grams
+        self._words: dict[str, int] = {}  # char_wb: word -> its number in the three arrays below
+        self._columns, self._starts, self._lengths = array("q"), array("q"), array("q")  # its columns: where, how many
         self._tables: _WordTables | None = None  # word: the union's n-grams as codes of token ids
 
     def add(self, vectorizer: TfidfVectorizer) -> np.ndarray:
@@ -92,57 +94,79 @@ class _Analysis:
             take[column] = union.setdefault(term, len(union))
         return take
 
-    def counts(self, texts: list[str]) -> sp.csr_matrix:
+    def counts(self, texts: list[str], tokenized: dict[tuple, tuple[list[str], list[list[str]]]] | None = None
+               ) -> sp.csr_matrix:
         """Term counts of each text over the union vocabulary, as ``CountVectorizer.transform`` gives them.
 
         Character n-grams inside word boundaries are looked up once per distinct word
         (:meth:`_char_wb_columns`), word n-grams as codes of token ids (:class:`_WordTables`);
         an analyser of another kind is run as it is and its terms looked up with ``map``.
+        ``tokenized`` (kind of analysis -> texts and their tokens) keeps the word tokens of one
+        batch for another analysis of the same kind: a text that is the same (such as the
+        text without a hashtag, which the hashtag splitter gives back as it is) is not cut again.
         """
         if _char_wb_fast(self.params):
             indices, indptr = self._char_wb_columns(texts)
         elif _word_fast(self.params) and self._word_tables().usable:
-            return self._word_tables().counts(texts, len(self.union))
+            return self._word_tables().counts(texts, len(self.union), tokenized, self.kind)
         else:
             get, analyze = self.union.get, self.analyze
             indices, indptr = array("q"), array("q", [0])
             for text in texts:
                 indices.extend([j for j in map(get, analyze(text)) if j is not None])
                 indptr.append(len(indices))
-        n = len(indices)
-        X = sp.csr_matrix((np.ones(n), np.frombuffer(indices, dtype=np.int64) if n else np.zeros(0, np.int64),
-                           np.frombuffer(indptr, dtype=np.int64)), shape=(len(texts), len(self.union)))
-        X.sum_duplicates()
-        return X
+        indices = np.frombuffer(indices, dtype=np.int64) if len(indices) else np.zeros(0, np.int64)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.frombuffer(indptr, dtype=np.int64)))
+        return _count_matrix(rows, indices, (len(texts), len(self.union)))
 
     def _word_tables(self) -> _WordTables:
         if self._tables is None:
             self._tables = _WordTables(self.union, self.vectorizer)
         return self._tables
 
-    def _char_wb_columns(self, texts: list[str]) -> tuple[array, array]:
+    def _char_wb_columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The union columns of each text's ``char_wb`` n-grams, in CSR order (indices, indptr).
 
         scikit-learn's ``_char_wb_ngrams`` normalises the whitespace, splits the text into
         words and cuts each word on its own: a text's n-grams are its words' n-grams one after
         the other. Words repeat (about 47,000 distinct among FNC-1's 620,000), so each word is
-        cut by that same function once and its columns kept (up to :data:`MAX_WORDS` words).
+        cut by that same function once and its columns kept (up to :data:`MAX_WORDS` words),
+        one after the other in one array; a batch's columns are then gathered from it at once.
         """
         vectorizer = self.vectorizer
         decode, preprocess, ngrams = vectorizer.decode, vectorizer.build_preprocessor(), vectorizer._char_wb_ngrams
         white = vectorizer._white_spaces
+        if len(self._words) >= MAX_WORDS:
+            self._words.clear()
         words, get = self._words, self.union.get
-        indices, indptr = array("q"), array("q", [0])
+        if not words:
+            self._columns, self._starts, self._lengths = array("q"), array("q"), array("q")
+        store, starts, lengths = self._columns, self._starts, self._lengths
+        flat: list[str] = []
+        ends = [0]
         for text in texts:
-            for word in white.sub(" ", preprocess(decode(text))).split():
-                columns = words.get(word)
-                if columns is None:
-                    if len(words) >= MAX_WORDS:
-                        words.clear()
-                    columns = words[word] = array("q", [j for j in map(get, ngrams(word)) if j is not None])
-                indices += columns
-            indptr.append(len(indices))
-        return indices, indptr
+            flat += white.sub(" ", preprocess(decode(text))).split()
+            ends.append(len(flat))
+        ids = list(map(words.get, flat))
+        for k, word_id in enumerate(ids):
+            if word_id is None:
+                word = flat[k]
+                word_id = words.get(word)
+                if word_id is None:  # a new word: its columns go after the others'
+                    word_id = words[word] = len(words)
+                    columns = [j for j in map(get, ngrams(word)) if j is not None]
+                    starts.append(len(store))
+                    lengths.append(len(columns))
+                    store.extend(columns)
+                ids[k] = word_id
+        at = np.asarray(ids, dtype=np.int64)
+        width = np.frombuffer(lengths, dtype=np.int64)[at] if len(at) else np.zeros(0, np.int64)
+        first = np.frombuffer(starts, dtype=np.int64)[at] if len(at) else np.zeros(0, np.int64)
+        done = np.concatenate([np.zeros(1, np.int64), np.cumsum(width)])
+        # the k-th word's columns are store[first[k]:first[k] + width[k]], placed at done[k]:done[k + 1]
+        place = np.arange(done[-1], dtype=np.int64) - np.repeat(done[:-1] - first, width)
+        indices = np.frombuffer(store, dtype=np.int64)[place] if len(store) else np.zeros(0, np.int64)
+        return indices, done[np.asarray(ends, dtype=np.int64)]
 
 
 MAX_WORDS = 100_000  # words whose char_wb columns are kept: memory stays bounded (a few tens of MB)
@@ -175,33 +199,41 @@ class _WordTables:
         self.tokenize = vectorizer.build_tokenizer()
         low, high = vectorizer.ngram_range
         self.lengths = (1,) if high == 1 else tuple(range(low, high + 1))  # as _word_ngrams gives them
-        self.tokens: dict[str, int] = {}
-        by_length: dict[int, tuple[list[list[int]], list[int]]] = {n: ([], []) for n in self.lengths}
-        for term, column in union.items():
-            parts = term.split(" ")
-            if len(parts) in by_length:
-                ids, columns = by_length[len(parts)]
-                ids.append([self.tokens.setdefault(p, len(self.tokens)) for p in parts])
-                columns.append(column)
+        # Every term's space-separated parts one after the other (joined by spaces and split again: the
+        # same parts as each term's own split), each part's id its first place among the distinct parts.
+        terms = list(union)
+        parts = " ".join(terms).split(" ") if terms else []
+        self.tokens: dict[str, int] = {p: i for i, p in enumerate(dict.fromkeys(parts))}
+        ids = np.fromiter(map(self.tokens.__getitem__, parts), dtype=np.int64, count=len(parts))
+        sizes = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms)) + 1
+        starts = np.cumsum(sizes) - sizes  # where each term's parts begin in ``ids``
+        term_columns = np.fromiter(union.values(), dtype=np.int64, count=len(terms))
         self.K = max(len(self.tokens), 1)
         self.usable = self.K ** max(self.lengths) < 2 ** 62  # the codes fit in int64; else the plain way
         self.tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for n, (ids, columns) in by_length.items():
-            codes = np.zeros(len(ids), dtype=np.int64)
-            parts = np.asarray(ids, dtype=np.int64).reshape(len(ids), n)
+        for n in self.lengths:
+            mine = np.flatnonzero(sizes == n)
+            codes = np.zeros(len(mine), dtype=np.int64)
             for k in range(n):
-                codes = codes * self.K + parts[:, k]
+                codes = codes * self.K + ids[starts[mine] + k]
             order = np.argsort(codes, kind="stable")
-            self.tables[n] = (codes[order], np.asarray(columns, dtype=np.int64)[order])
+            self.tables[n] = (codes[order], term_columns[mine][order])
 
-    def counts(self, texts: list[str], width: int) -> sp.csr_matrix:
+    def counts(self, texts: list[str], width: int, tokenized: dict | None = None, kind: tuple = ()) -> sp.csr_matrix:
         decode, preprocess, tokenize, get = self.decode, self.preprocess, self.tokenize, self.tokens.get
+        prior = tokenized.get(kind) if tokenized is not None else None
+        before, cut = prior if prior is not None and len(prior[0]) == len(texts) else ([None] * len(texts), None)
         flat: list[int] = []
         ends = []
-        for text in texts:
-            flat.extend(map(get, tokenize(preprocess(decode(text))), repeat(-1)))
+        token_lists = []
+        for i, text in enumerate(texts):
+            tokens = cut[i] if before[i] is text else tokenize(preprocess(decode(text)))  # type: ignore[index]
+            token_lists.append(tokens)
+            flat.extend(map(get, tokens, repeat(-1)))
             flat.append(-1)  # no n-gram runs across two texts
             ends.append(len(flat))
+        if tokenized is not None:
+            tokenized[kind] = (texts, token_lists)
         ids = np.asarray(flat, dtype=np.int64)
         row = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.asarray([0, *ends], dtype=np.int64)))
         rows, cols = [], []
@@ -223,9 +255,28 @@ class _WordTables:
             cols.append(columns[place[hit]])
         r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-        X = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(texts), width))
-        X.sum_duplicates()
-        return X
+        return _count_matrix(r, c, (len(texts), width))
+
+
+def _count_matrix(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """How often each (row, column) occurs, as a CSR matrix in canonical form: what ``sum_duplicates`` makes of ones.
+
+    One sort of the pairs' codes ``row * width + column`` for the whole batch (numpy's sort
+    is much faster than scipy's sort of each row's indices); each run of equal codes is one
+    entry, its length the count.
+    """
+    n, width = shape
+    codes = np.sort(rows * max(width, 1) + columns)
+    first = np.empty(len(codes), dtype=bool)
+    first[:1] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    data = np.diff(np.append(at, len(codes))).astype(np.float64)
+    codes = codes[at]
+    row = codes // max(width, 1)
+    X = sp.csr_matrix((data, codes - row * width, np.searchsorted(row, np.arange(n + 1))), shape=shape)
+    X.has_canonical_format = True  # sorted within each row, no duplicates
+    return X
 
 
 def _tfidf(counts: sp.csr_matrix, take: np.ndarray, vectorizer: TfidfVectorizer) -> sp.csr_matrix:
@@ -320,7 +371,8 @@ class SharedFeatures:
                 read[pre] = self.steps[pre[-1]].transform(through(pre[:-1]))
             return read[pre]
 
-        counts = {id(a): a.counts(through(a.pre)) for a in self.analyses.values()}
+        tokenized: dict[tuple, tuple[list[str], list[list[str]]]] = {}
+        counts = {id(a): a.counts(through(a.pre), tokenized) for a in self.analyses.values()}
         computed: dict[tuple, Any] = {}
 
         def block(b: tuple) -> Any:

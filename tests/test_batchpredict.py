@@ -83,3 +83,19 @@ def test_counts_of_any_text_are_the_analysers(texts):
     for kind in KINDS[:4] + KINDS[6:7]:
         found = analysis(kind, ["ab ba cab abc é", "a b ab ba a b c"])
         assert same(found.counts(texts), by_analyser(found, texts))
+
+
+def test_two_word_analyses_of_one_kind_cut_a_text_that_is_the_same_once():
+    kind = dict(analyzer="word", ngram_range=(1, 3))
+    first, second = analysis(kind, TRAIN), analysis(kind, TRAIN[2:] + ["failed again and again"])
+    texts = TRAIN + TRICKY
+    other = [t if i % 2 else t + " again" for i, t in enumerate(texts)]  # every other text another string
+    tokenized: dict = {}
+    assert same(first.counts(texts, tokenized), by_analyser(first, texts))
+    cut = []
+    tables = second._word_tables()
+    tokenize = tables.tokenize
+    tables.tokenize = lambda text: cut.append(text) or tokenize(text)
+    assert same(second.counts(other, tokenized), by_analyser(second, other))
+    assert len(cut) == len([i for i in range(len(texts)) if i % 2 == 0])  # only the texts that changed
+    assert tokenized[second.kind][0] is other  # and the next analysis of the kind compares with these
