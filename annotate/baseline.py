@@ -59,9 +59,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
-from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, Mentions, TargetAugmenter, check_feature_sets,
-                       hashtags_of, is_mentioned, mention_spans, reads_mentions, remember_hashtags, text_features,
-                       without_mentions)
+from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, Mentions, TargetAugmenter, augmented,
+                       check_feature_sets, hashtags_of, is_mentioned, mention_spans, reads_mentions, remember_hashtags,
+                       shared_blocks, text_features, without_mentions)
 from .metrics import confusion_matrix, f_avg, macro_f1
 from .labeling import CLAIM_CONTROL
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
@@ -756,20 +756,33 @@ def _run(jobs: list, *, grid: list, modes: list[str], targets: tuple[str, ...], 
         # Segment each hashtag once, here, rather than once in every worker process.
         examples = {id(job[2]): job[2] for job in jobs}.values()
         kwargs["hashtags"] = hashtags_of(text for ex in examples for text in ex.texts)
-    if n_jobs == 1 or len(jobs) < 2:
-        out = [_fold(*job, **kwargs) for job in jobs]
+    # One task per (claim or stance, fold): the feature sets of a fold share the blocks they have in common.
+    tasks: dict[tuple[str, int], list] = {}
+    for what, sets, ex, folds, fold in jobs:
+        tasks.setdefault((what, int(fold)), [what, [], ex, folds, int(fold)])[1].append(sets)
+    if n_jobs == 1 or len(tasks) < 2:
+        out = [_fold_sets(*task, **kwargs) for task in tasks.values()]
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, **kwargs) for job in jobs)
-    return {(job[0], job[1], int(job[4])): result for job, result in zip(jobs, out)}
+        out = Parallel(n_jobs=n_jobs)(delayed(_fold_sets)(*task, **kwargs) for task in tasks.values())
+    return {(what, sets, fold): result[sets] for (what, fold), result in zip(tasks, out) for sets in result}
+
+
+def _fold_sets(what: str, sets: list[tuple[str, ...]], ex: _Examples, folds: np.ndarray, fold: int,
+               **kwargs: Any) -> dict[tuple[str, ...], dict]:
+    """:func:`_fold` of each feature set tuple on one fold, the blocks they share fitted once."""
+    cache: dict = {}
+    return {s: _fold(what, s, ex, folds, fold, cache=cache, **kwargs) for s in sets}
 
 
 def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fold: int, *, grid: list,
-          modes: list[str], targets: tuple[str, ...], params: dict, hashtags: Mapping[str, str] | None = None) -> dict:
+          modes: list[str], targets: tuple[str, ...], params: dict, hashtags: Mapping[str, str] | None = None,
+          cache: dict | None = None) -> dict:
     """Predictions of every (mode, C, class_weight) for the examples of ``fold``, trained on the others.
 
-    The features are fitted once per fold and shared by the candidates, and one
+    The features are fitted once per fold and shared by the candidates (and, through ``cache``,
+    each block by the feature sets that hold it: :func:`~annotate.features.shared_blocks`), and one
     :class:`TargetSVM` per (C, class_weight) gives every mode (the ensemble is the sum of the
     other two's scores): the SVMs are the cheap part.
     """
@@ -785,13 +798,14 @@ def _fold(what: str, sets: tuple[str, ...], ex: _Examples, folds: np.ndarray, fo
             predicted[key][:] = fill
         return predicted
     features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
+    cache = {} if cache is None else cache
     if what == "claim":
-        A = features.fit_transform(list(ex.texts[train]))
-        B = features.transform(list(ex.texts[test]))
+        A, B = shared_blocks(features, list(ex.texts), train, test, cache)
     else:
-        features = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets))
-        A = features.fit_transform(_pairs(ex.texts[train], ex.targets[train], ex.mentions[train]))
-        B = features.transform(_pairs(ex.texts[test], ex.targets[test], ex.mentions[test]))
+        reader = TargetAugmenter(targets=targets, mentions=reads_mentions(sets))
+        A, B = shared_blocks(features, reader.texts(_pairs(ex.texts, ex.targets, ex.mentions)), train, test, cache,
+                             reading=reader.mentions)
+        A, B = augmented(A, ex.targets[train], targets), augmented(B, ex.targets[test], targets)
     both = "ensemble" in modes or {"per-target", "target-aware"} <= set(modes)
     for c, w in grid:
         with warnings.catch_warnings():

@@ -28,6 +28,13 @@ Two sets read where the row's target is mentioned (stance only; the claim has no
     The words within :data:`WINDOW` words before and after each mention of the target, each
     tagged with its side (``l:accused``, ``r:said``), as TF-IDF word 1-2 grams; with ``lexicon``
     also the ten VADER figures of those words (:class:`MentionWindow`). Needs ``mentions``.
+``clause``
+    The words of the clauses that hold the target's mentions (the sentence cut at commas,
+    quotes, brackets and dashes, and at words such as "but", "while", "said", "according":
+    :data:`CLAUSE_BREAKS`), as TF-IDF word 1-2 grams; with ``lexicon`` also the ten VADER
+    figures of those words; and whether the sentence names another target
+    (:class:`MentionClause`). A sentence that names two people often praises one and blames the
+    other, each in a clause of its own. Needs ``mentions``.
 
 and one reads word vectors:
 
@@ -49,6 +56,7 @@ text with that row's target's mentions marked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -108,12 +116,15 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
                            "other targets marked apart), and a mark when the target is not mentioned in the sentence"),
     FeatureSet("window", "the words within 4 words before and after each mention of the target, tagged by side, as "
                          "TF-IDF word 1-2 grams (and their VADER figures, with lexicon)"),
+    FeatureSet("clause", "the words of the clauses holding the target's mentions (the sentence cut at punctuation "
+                         "and at words such as but, while, said), as TF-IDF word 1-2 grams (and their VADER figures, "
+                         "with lexicon), and whether the sentence names another target"),
     FeatureSet("vectors", "GloVe word vectors (50 dimensions) pooled by mean, maximum and minimum over the words before "
                           "the target's mention, after it, of the mention and of the whole text, and over the VADER "
                           "lexicon's words before, after and in the whole text (Vo and Zhang 2015)", (GLOVE, VADER)),
 )}
 # Sets that read where the row's target is mentioned: stance only, and only where some training row mentions its target.
-MENTION_SETS: tuple[str, ...] = ("mentions", "window")
+MENTION_SETS: tuple[str, ...] = ("mentions", "window", "clause")
 # What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
 # without and with word vectors. Where no training row mentions its target, stance tries the first two only.
 DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
@@ -144,8 +155,10 @@ def check_feature_sets(names: Sequence[str]) -> tuple[str, ...]:
     if not set(names) - {"hashtags", "mentions"}:
         raise ValueError(f"{' and '.join(repr(n) for n in FEATURE_SETS if n in names)} change how 'ngrams' and "
                          "'lexicon' read a text: give one of them too")
-    if "window" in names and "mentions" not in names:
-        raise ValueError("'window' reads the words around the mentions that 'mentions' marks: give 'mentions' too")
+    for needs in ("window", "clause"):
+        if needs in names and "mentions" not in names:
+            raise ValueError(f"{needs!r} reads the words around the mentions that 'mentions' marks: give 'mentions' "
+                             "too")
     return tuple(n for n in FEATURE_SETS if n in names)
 
 
@@ -345,19 +358,24 @@ def is_mentioned(mentions: Mentions, target: str) -> bool:
 def mark_mentions(text: str, mentions: Mentions, target: str) -> str:
     """``text`` with the mentions of ``target`` and of the other targets marked, as the ``mentions`` set reads it.
 
-    A mention that overlaps an earlier one, or lies outside the text, is left as it is. A text
-    that does not mention ``target`` starts with :data:`NOT_MENTIONED`.
+    A mention that overlaps one of the target's own, or another target's mention that overlaps
+    an earlier one, is left as it is (the target's mentions are placed first: two targets given
+    the same words, "his" of Trump and "his" as a target of its own, mark the row's target), as
+    is a mention outside the text. A text that does not mention ``target`` starts with
+    :data:`NOT_MENTIONED`.
 
     >>> mark_mentions("Haftar met Erdogan.", (("lna", 0, 6), ("turkey", 11, 18)), "lna")
     ' ztgtz Haftar ztgtendz  met  zothz Erdogan zothendz .'
     >>> mark_mentions("Talks went on.", (), "lna")
     'znotgtz Talks went on.'
     """
-    spans = sorted((start, end, t == target) for t, start, end in mentions if 0 <= start < end <= len(text))
+    spans: list[tuple[int, int, bool]] = []
+    for start, end, mine in sorted(((start, end, t == target) for t, start, end in mentions
+                                    if 0 <= start < end <= len(text)), key=lambda s: (not s[2], s[0], s[1])):
+        if all(end <= a or start >= b for a, b, _ in spans):
+            spans.append((start, end, mine))
     out, last, own = [], 0, False
-    for start, end, mine in spans:
-        if start < last:
-            continue
+    for start, end, mine in sorted(spans):
         opening, closing = (TARGET_OPEN, TARGET_CLOSE) if mine else (OTHER_OPEN, OTHER_CLOSE)
         out += [text[last:start], f" {opening} ", text[start:end], f" {closing} "]
         last, own = end, own or mine
@@ -412,6 +430,68 @@ class MentionWindow(_PerText):
     def transform(self, X: Any) -> list[str]:
         check_is_fitted(self)
         return [window_words(str(text), self.k, sides=self.sides) for text in X]
+
+
+# Where a clause ends: punctuation, and words that start another clause or another speaker's words.
+CLAUSE_PUNCTUATION = frozenset(",;:()[]\"“”‘’—–?!")
+CLAUSE_BREAKS = frozenset({"but", "while", "although", "though", "whereas", "however", "yet", "and", "because",
+                           "who", "which", "after", "before", "when", "if", "said", "says", "say", "told",
+                           "according"})
+
+
+def clause_words(marked: str) -> str:
+    """The words of the clauses of ``marked`` (:func:`mark_mentions`) that hold a mention of the target.
+
+    The text is cut at :data:`CLAUSE_PUNCTUATION` and :data:`CLAUSE_BREAKS` (never inside a
+    mention); the cuts themselves and the target's marks are left out, another target's marks
+    kept (``zothz``: someone else in the same clause). Lowercased; empty when the target is not
+    marked.
+
+    >>> clause_words(" ztgtz Obama ztgtendz  was praised, but  zothz Trump zothendz  was mocked.")
+    'obama was praised'
+    >>> clause_words("Critics said  ztgtz he ztgtendz  lied to  zothz Pelosi zothendz .")
+    'he lied to zothz pelosi zothendz .'
+    """
+    tokens = _WINDOW_TOKEN.findall(marked.lower())
+    clause, inside, of_token = 0, False, []
+    for t in tokens:
+        inside = inside or t in (TARGET_OPEN, OTHER_OPEN)
+        cut = not inside and (t in CLAUSE_PUNCTUATION or t in CLAUSE_BREAKS)
+        clause += cut
+        of_token.append(-1 if cut else clause)
+        inside = inside and t not in (TARGET_CLOSE, OTHER_CLOSE)
+    mine = {c for c, t in zip(of_token, tokens) if t == TARGET_OPEN}
+    return " ".join(t for c, t in zip(of_token, tokens) if c in mine and t not in (TARGET_OPEN, TARGET_CLOSE))
+
+
+class MentionClause(_PerText):
+    """Marked texts in (:func:`mark_mentions`), the words of the target's clauses out (:func:`clause_words`)."""
+
+    def transform(self, X: Any) -> list[str]:
+        check_is_fitted(self)
+        return [clause_words(str(text)) for text in X]
+
+
+class OtherTargets(_PerText):
+    """Marked texts in (:func:`mark_mentions`), one figure out (sparse): ``weight`` where the text marks
+    another target's mention, 0 where it does not.
+
+    Parameters
+    ----------
+    weight : float, default=LEXICON_WEIGHT
+        The figure's scale beside the TF-IDF blocks (whose rows have unit length).
+    """
+
+    def __init__(self, weight: float = LEXICON_WEIGHT) -> None:
+        self.weight = weight
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        named = np.array([OTHER_OPEN in str(text) for text in X], dtype=np.float64).reshape(-1, 1)
+        return sp.csr_matrix(self.weight * named)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(["another target named"], dtype=object)
 
 
 @lru_cache(maxsize=1)
@@ -563,9 +643,82 @@ def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, 
         if "lexicon" in names:
             blocks.append(("window lexicon", Pipeline([("around", MentionWindow(sides=False)),
                                                        ("read", LexiconFeatures())])))
+    if "clause" in names:
+        blocks.append(("clause", Pipeline([("clause", MentionClause()),
+                                           ("read", CompactTfidfVectorizer(analyzer="word", ngram_range=(1, 2),
+                                                                           token_pattern=r"\S+", sublinear_tf=True))])))
+        if "lexicon" in names:
+            blocks.append(("clause lexicon", Pipeline([("clause", MentionClause()), ("read", LexiconFeatures())])))
+        blocks.append(("others", OtherTargets()))
     if "vectors" in names:
         blocks.append(("vectors", PooledVectors()))
     return FeatureUnion(blocks)
+
+
+def _params_key(step: Any) -> Any:
+    """A hashable key of a transformer's class and parameters (pipelines step by step)."""
+    if isinstance(step, Pipeline):
+        return ("Pipeline", tuple((name, _params_key(s)) for name, s in step.steps))
+    if hasattr(step, "get_params"):
+        return (type(step).__qualname__, tuple((k, _params_key(v)) for k, v in sorted(step.get_params(deep=False).items())))
+    return repr(step)
+
+
+def _fits_nothing(step: Any) -> bool:
+    """Whether a block learns nothing in ``fit`` (each text's figures are its own, whatever the fold)."""
+    if isinstance(step, Pipeline):
+        return all(_fits_nothing(s) for _, s in step.steps)
+    return isinstance(step, _PerText)
+
+
+_FITLESS: dict[tuple, sp.csr_matrix] = {}  # (reading, block, texts' digest) -> the block on those texts
+_MAX_FITLESS = 16
+
+
+def shared_blocks(union: FeatureUnion, texts: Sequence[str], train: np.ndarray, test: np.ndarray, cache: dict,
+                  reading: Any = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``union`` fitted on ``texts[train]`` and applied to ``texts[train]`` and ``texts[test]``, blocks shared.
+
+    The matrices of ``clone(union).fit_transform(texts[train])`` and ``.transform(texts[test])``
+    (``train`` and ``test`` are boolean masks); a block with the same class and parameters as
+    one already in ``cache`` for the same ``reading`` (what the texts are: the caller's key,
+    e.g. whether the mentions are marked) is taken from there, so feature sets that share
+    blocks (``ngrams`` in all of them) fit them once on a fold. A block that fits nothing (the
+    lexicon, the vectors) is computed once on all ``texts`` and kept in this process for the
+    other folds (the last few such blocks).
+    """
+    texts = list(texts)
+    digest = None
+    train_out, test_out = [], []
+    for name, block in union.transformer_list:
+        key = (reading, _params_key(block))
+        if key not in cache:
+            if _fits_nothing(block):
+                if digest is None:
+                    digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+                whole = _FITLESS.get((*key, digest))
+                if whole is None:
+                    whole = sp.csr_matrix(clone(block).fit([]).transform(texts))
+                    if len(_FITLESS) >= _MAX_FITLESS:
+                        _FITLESS.clear()
+                    _FITLESS[(*key, digest)] = whole
+                cache[key] = (whole[train], whole[test])
+            else:
+                chosen = [texts[i] for i in np.flatnonzero(train)]
+                fitted = clone(block).fit(chosen)
+                cache[key] = (sp.csr_matrix(fitted.transform(chosen)),
+                              sp.csr_matrix(fitted.transform([texts[i] for i in np.flatnonzero(test)])))
+        train_out.append(cache[key][0])
+        test_out.append(cache[key][1])
+    return sp.hstack(train_out, format="csr"), sp.hstack(test_out, format="csr")
+
+
+def augmented(shared: sp.csr_matrix, row_targets: np.ndarray, targets: Sequence[str]) -> sp.csr_matrix:
+    """``[F, F * (target == t1), ..., F * (target == tk)]`` of :class:`TargetAugmenter` from ``F`` (``shared``)."""
+    blocks = [shared]
+    for target in targets:
+        blocks.append(sp.diags((np.asarray(row_targets) == target).astype(np.float64)) @ shared)
+    return sp.hstack(blocks, format="csr")
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -597,7 +750,9 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         self.targets = targets
         self.mentions = mentions
 
-    def _texts(self, X: np.ndarray) -> list[str]:
+    def texts(self, X: Any) -> list[str]:
+        """The texts the features read: each row's text, marked for its target with ``mentions``."""
+        X = _rows(X)
         if not self.mentions:
             return [str(t) for t in X[:, 1]]
         spans = X[:, 2] if X.shape[1] > 2 else [()] * len(X)
@@ -606,7 +761,7 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> TargetAugmenter:
         X = _rows(X)
-        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self._texts(X))
+        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self.texts(X))
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
         return self
@@ -614,11 +769,7 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
         X = _rows(X)
-        shared = sp.csr_matrix(self.features_.transform(self._texts(X)))
-        blocks = [shared]
-        for target in self.targets_:
-            blocks.append(sp.diags((X[:, 0] == target).astype(np.float64)) @ shared)
-        return sp.hstack(blocks, format="csr")
+        return augmented(sp.csr_matrix(self.features_.transform(self.texts(X))), X[:, 0], self.targets_)
 
 
 def _rows(X: Any) -> np.ndarray:
