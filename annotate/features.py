@@ -32,8 +32,8 @@ Two sets read where the row's target is mentioned (stance only; the claim has no
     The words of the clauses that hold the target's mentions (the sentence cut at commas,
     quotes, brackets and dashes, and at words such as "but", "while", "said", "according":
     :data:`CLAUSE_BREAKS`), as TF-IDF word 1-2 grams; with ``lexicon`` also the ten VADER
-    figures of those words; and whether the sentence names another target
-    (:class:`MentionClause`). A sentence that names two people often praises one and blames the
+    figures of those words (:class:`MentionClause`); and whether the sentence names another
+    target (:class:`OtherTargets`). A sentence that names two people often praises one and blames the
     other, each in a clause of its own. Needs ``mentions``.
 
 and one reads word vectors:
@@ -126,10 +126,12 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
 # Sets that read where the row's target is mentioned: stance only, and only where some training row mentions its target.
 MENTION_SETS: tuple[str, ...] = ("mentions", "window", "clause")
 # What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
-# without and with word vectors. Where no training row mentions its target, stance tries the first two only.
+# without and with word vectors, and with the target's clauses too. Where no training row mentions its target, stance
+# tries the first two only.
 DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
-    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"))
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"),
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors"))
 LEXICON_WEIGHT = 0.3  # the lexicon block's scale against the unit-length TF-IDF blocks (cross-validated: 0.2-1.0)
 WINDOW = 4  # words on each side of a mention (cross-validated on NewsMTSC's training rows: 3, 5 and 8 within 0.4)
 # The pooled vectors' scale (each figure about [-1, 1]); cross-validated on NewsMTSC's training rows (the first four
@@ -765,6 +767,16 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
         return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+        """``fit(X).transform(X)``, the same matrix, with the texts marked and their features computed once."""
+        X = _rows(X)
+        texts = self.texts(X)
+        self.features_ = clone(self.features if self.features is not None else text_features())
+        shared = sp.csr_matrix(self.features_.fit_transform(texts))
+        self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
+        self.n_features_in_ = 2
+        return augmented(shared, X[:, 0], self.targets_)
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
