@@ -681,8 +681,8 @@ def shared_blocks(union: FeatureUnion, texts: Sequence[str], train: np.ndarray, 
                   reading: Any = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``union`` fitted on ``texts[train]`` and applied to ``texts[train]`` and ``texts[test]``, blocks shared.
 
-    The matrices of ``clone(union).fit_transform(texts[train])`` and ``.transform(texts[test])``
-    (``train`` and ``test`` are boolean masks); a block with the same class and parameters as
+    The matrices of ``clone(union).fit_transform(texts[train])`` and ``.transform(texts[test])``,
+    the same numbers (``train`` and ``test`` are boolean masks); a block with the same class and parameters as
     one already in ``cache`` for the same ``reading`` (what the texts are: the caller's key,
     e.g. whether the mentions are marked) is taken from there, so feature sets that share
     blocks (``ngrams`` in all of them) fit them once on a fold. A block that fits nothing (the
@@ -706,9 +706,8 @@ def shared_blocks(union: FeatureUnion, texts: Sequence[str], train: np.ndarray, 
                     _FITLESS[(*key, digest)] = whole
                 cache[key] = (whole[train], whole[test])
             else:
-                chosen = [texts[i] for i in np.flatnonzero(train)]
-                fitted = clone(block).fit(chosen)
-                cache[key] = (sp.csr_matrix(fitted.transform(chosen)),
+                fitted = clone(block)
+                cache[key] = (sp.csr_matrix(fitted.fit_transform([texts[i] for i in np.flatnonzero(train)])),
                               sp.csr_matrix(fitted.transform([texts[i] for i in np.flatnonzero(test)])))
         train_out.append(cache[key][0])
         test_out.append(cache[key][1])
