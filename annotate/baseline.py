@@ -16,10 +16,11 @@ learns from the others through the shared copy and keeps its own words through i
 *ensemble*, the sum of the two's scores.
 
 Stance reads where each row's target is mentioned (the rows' ``mentions``, from the tasks):
-the ``mentions``, ``window`` and ``vectors`` feature sets mark the target's mentions, read the
-words around them and pool word vectors on each side (a sentence that names two targets is two
-texts), and a row whose sentence does not name its target is answered either by the one model
-or with the label such training rows mostly have (``unmentioned``). Predicting takes texts or
+the ``mentions``, ``window``, ``clause`` and ``vectors`` feature sets mark the target's mentions,
+read the words around them and in their clause and pool word vectors on each side (a sentence
+that names two targets is two texts), and a row whose sentence does not name its target is
+answered either by the one model or with the label such training rows mostly have
+(``unmentioned``). Predicting takes texts or
 rows (gold rows, the data of tasks): a text alone names no target.
 
 Everything is chosen by grouped cross-validation on the training rows alone (folds never split
@@ -60,8 +61,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
 from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, Mentions, TargetAugmenter, augmented,
-                       check_feature_sets, hashtags_of, is_mentioned, mention_spans, reads_mentions, remember_hashtags,
-                       shared_blocks, text_features, without_mentions)
+                       check_feature_sets, forget_blocks, hashtags_of, is_mentioned, mention_spans, reads_mentions,
+                       remember_hashtags, shared_blocks, text_features, without_mentions)
 from .metrics import confusion_matrix, f_avg, macro_f1
 from .labeling import CLAIM_CONTROL
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
@@ -762,6 +763,7 @@ def _run(jobs: list, *, grid: list, modes: list[str], targets: tuple[str, ...], 
         tasks.setdefault((what, int(fold)), [what, [], ex, folds, int(fold)])[1].append(sets)
     if n_jobs == 1 or len(tasks) < 2:
         out = [_fold_sets(*task, **kwargs) for task in tasks.values()]
+        forget_blocks()  # kept for the folds only (joblib's workers drop theirs when they stop)
     else:
         from joblib import Parallel, delayed
 

@@ -662,7 +662,8 @@ def _params_key(step: Any) -> Any:
     if isinstance(step, Pipeline):
         return ("Pipeline", tuple((name, _params_key(s)) for name, s in step.steps))
     if hasattr(step, "get_params"):
-        return (type(step).__qualname__, tuple((k, _params_key(v)) for k, v in sorted(step.get_params(deep=False).items())))
+        params = sorted(step.get_params(deep=False).items())
+        return (type(step).__qualname__, tuple((k, _params_key(v)) for k, v in params))
     return repr(step)
 
 
@@ -675,6 +676,11 @@ def _fits_nothing(step: Any) -> bool:
 
 _FITLESS: dict[tuple, sp.csr_matrix] = {}  # (reading, block, texts' digest) -> the block on those texts
 _MAX_FITLESS = 16
+
+
+def forget_blocks() -> None:
+    """Drop the blocks that fit nothing kept by :func:`shared_blocks` in this process (their memory)."""
+    _FITLESS.clear()
 
 
 def shared_blocks(union: FeatureUnion, texts: Sequence[str], train: np.ndarray, test: np.ndarray, cache: dict,

@@ -16,8 +16,8 @@ coreference); the sentence's other labelled persons are mentions of another targ
 with no labels of its own. Folds are grouped by article (the source and the article's number
 from the gid: ``allsides_1000``, ``polusa_v1_113706627``), so no article is split across folds.
 Every choice (the feature sets, among them those that read the mentions; the treatment of rows
-whose target is not mentioned; C; class weights) is made by cross-validation on ``train.jsonl`` alone, by macro F1
-over the three classes (the paper's F1m), among :data:`CANDIDATES` (annotate's defaults narrowed to what
+whose target is not mentioned; C; class weights) is made by cross-validation on ``train.jsonl``
+alone, by macro F1 over the three classes (the paper's F1m), among :data:`CANDIDATES` (annotate's defaults narrowed to what
 cross-validation on these rows put on top, so that training stays near two minutes). Then every ``devtest_*.jsonl`` file in DIR is scored
 once, each on its own: F1m and F_avg with 95% bootstrap intervals (articles resampled), beside
 the published GRU-TSC with RoBERTa (82.5 on devtest_mt) and the figures measured on this machine

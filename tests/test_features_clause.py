@@ -115,3 +115,24 @@ def test_augmenter_fit_transform_is_fit_then_transform():
     shared = sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 0.0]]))
     assert augmented(shared, np.array(["a", "b"]), ("a", "b")).toarray().tolist() == [
         [1.0, 2.0, 1.0, 2.0, 0.0, 0.0], [3.0, 0.0, 0.0, 0.0, 3.0, 0.0]]
+
+
+def test_blocks_that_fit_nothing_are_computed_once_for_every_fold_and_forgotten_on_request():
+    from annotate import features
+
+    texts = [mark_mentions(TEXT, mentions(), t) for t in ("merkel", "trump")] * 2
+    union = text_features(("lexicon", "mentions", "clause"))  # lexicon, clause lexicon and others fit nothing
+    folds = np.array([0, 1, 0, 1])
+    features.forget_blocks()
+    A0, B0 = shared_blocks(union, texts, folds != 0, folds == 0, {}, reading=True)
+    kept = dict(features._FITLESS)
+    assert len(kept) == 3
+    A1, B1 = shared_blocks(union, texts, folds != 1, folds == 1, {}, reading=True)
+    assert dict(features._FITLESS).keys() == kept.keys()  # the second fold computed none again
+    for (A, B), f in (((A0, B0), 0), ((A1, B1), 1)):
+        fitted = text_features(("lexicon", "mentions", "clause"))
+        expected = fitted.fit_transform([t for t, g in zip(texts, folds) if g != f])
+        assert np.array_equal(A.toarray(), expected.toarray())
+        assert np.array_equal(B.toarray(), fitted.transform([t for t, g in zip(texts, folds) if g == f]).toarray())
+    features.forget_blocks()
+    assert not features._FITLESS
