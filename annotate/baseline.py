@@ -17,10 +17,11 @@ learns from the others through the shared copy and keeps its own words through i
 *ensemble*, the sum of the two's scores.
 
 Stance reads where each row's target is mentioned (the rows' ``mentions``, from the tasks):
-the ``mentions``, ``window`` and ``vectors`` feature sets mark the target's mentions, read the
-words around them and pool word vectors on each side (a sentence that names two targets is two
-texts), and a row whose sentence does not name its target is answered either by the one model
-or with the label such training rows mostly have (``unmentioned``). Predicting takes texts or
+the ``mentions``, ``window``, ``clause`` and ``vectors`` feature sets mark the target's mentions,
+read the words around them and in their clause and pool word vectors on each side (a sentence
+that names two targets is two texts), and a row whose sentence does not name its target is
+answered either by the one model or with the label such training rows mostly have
+(``unmentioned``). Predicting takes texts or
 rows (gold rows, the data of tasks): a text alone names no target.
 
 Everything is chosen by grouped cross-validation on the training rows alone (folds never split
@@ -782,7 +783,7 @@ def _prepare(jobs: list, targets: tuple[str, ...], params: dict) -> dict:
         features: Any = text_features(sets, word_ngrams=params["word_ngrams"], char_ngrams=params["char_ngrams"])
         texts = list(ex.texts)
         if what != "claim":  # the texts as TargetAugmenter reads them (the target's mentions marked, or not)
-            texts = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets))._texts(
+            texts = TargetAugmenter(features=features, targets=targets, mentions=reads_mentions(sets)).texts(
                 _pairs(ex.texts, ex.targets, ex.mentions))
         cache = caches.setdefault((what, reads_mentions(sets)), {})
         prepared[(what, sets)] = FoldFeatures(features, texts, cache=cache)

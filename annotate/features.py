@@ -28,6 +28,13 @@ Two sets read where the row's target is mentioned (stance only; the claim has no
     The words within :data:`WINDOW` words before and after each mention of the target, each
     tagged with its side (``l:accused``, ``r:said``), as TF-IDF word 1-2 grams; with ``lexicon``
     also the ten VADER figures of those words (:class:`MentionWindow`). Needs ``mentions``.
+``clause``
+    The words of the clauses that hold the target's mentions (the sentence cut at commas,
+    quotes, brackets and dashes, and at words such as "but", "while", "said", "according":
+    :data:`CLAUSE_BREAKS`), as TF-IDF word 1-2 grams; with ``lexicon`` also the ten VADER
+    figures of those words (:class:`MentionClause`); and whether the sentence names another
+    target (:class:`OtherTargets`). A sentence that names two people often praises one and blames the
+    other, each in a clause of its own. Needs ``mentions``.
 
 One is the claim model's only (stance never reads it):
 
@@ -118,6 +125,9 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
                            "other targets marked apart), and a mark when the target is not mentioned in the sentence"),
     FeatureSet("window", "the words within 4 words before and after each mention of the target, tagged by side, as "
                          "TF-IDF word 1-2 grams (and their VADER figures, with lexicon)"),
+    FeatureSet("clause", "the words of the clauses holding the target's mentions (the sentence cut at punctuation "
+                         "and at words such as but, while, said), as TF-IDF word 1-2 grams (and their VADER figures, "
+                         "with lexicon), and whether the sentence names another target"),
     FeatureSet("vectors", "GloVe word vectors (50 dimensions) pooled by mean, maximum and minimum over the words before "
                           "the target's mention, after it, of the mention and of the whole text, and over the VADER "
                           "lexicon's words before, after and in the whole text (Vo and Zhang 2015)", (GLOVE, VADER)),
@@ -128,15 +138,16 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
                        "questions, length)"),
 )}
 # Sets that read where the row's target is mentioned: stance only, and only where some training row mentions its target.
-MENTION_SETS: tuple[str, ...] = ("mentions", "window")
+MENTION_SETS: tuple[str, ...] = ("mentions", "window", "clause")
 # What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
-# without and with word vectors. Where no training row mentions its target, stance tries the first two only.
-# The last adds the claim's cues: stance reads it as the one before (it never reads cues), the claim as n-grams,
-# hashtags, lexicon, vectors and cues.
+# without and with word vectors, and with the target's clauses too. Where no training row mentions its target, stance
+# tries the first two only. The last adds the claim's cues: stance reads it as the one before (it never reads cues),
+# the claim as n-grams, hashtags, lexicon, vectors and cues (the claim never reads mentions or clauses).
 DEFAULT_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
     ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"),
-    ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors", "cues"))
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors"),
+    ("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors", "cues"))
 # Sets only the claim model reads (stance drops them, as the claim drops those that read mentions).
 CLAIM_SETS: tuple[str, ...] = ("cues",)
 CUE_WEIGHT = 0.3  # the cue counts' scale (cross-validated on ClaimBuster's training sentences: 0.3 and 0.6 within 0.05)
@@ -165,8 +176,10 @@ def check_feature_sets(names: Sequence[str]) -> tuple[str, ...]:
     if not set(names) - {"hashtags", "mentions"}:
         raise ValueError(f"{' and '.join(repr(n) for n in FEATURE_SETS if n in names)} change how 'ngrams' and "
                          "'lexicon' read a text: give one of them too")
-    if "window" in names and "mentions" not in names:
-        raise ValueError("'window' reads the words around the mentions that 'mentions' marks: give 'mentions' too")
+    for needs in ("window", "clause"):
+        if needs in names and "mentions" not in names:
+            raise ValueError(f"{needs!r} reads the words around the mentions that 'mentions' marks: give 'mentions' "
+                             "too")
     return tuple(n for n in FEATURE_SETS if n in names)
 
 
@@ -463,19 +476,24 @@ def is_mentioned(mentions: Mentions, target: str) -> bool:
 def mark_mentions(text: str, mentions: Mentions, target: str) -> str:
     """``text`` with the mentions of ``target`` and of the other targets marked, as the ``mentions`` set reads it.
 
-    A mention that overlaps an earlier one, or lies outside the text, is left as it is. A text
-    that does not mention ``target`` starts with :data:`NOT_MENTIONED`.
+    A mention that overlaps one of the target's own, or another target's mention that overlaps
+    an earlier one, is left as it is (the target's mentions are placed first: two targets given
+    the same words, "his" of Trump and "his" as a target of its own, mark the row's target), as
+    is a mention outside the text. A text that does not mention ``target`` starts with
+    :data:`NOT_MENTIONED`.
 
     >>> mark_mentions("Haftar met Erdogan.", (("lna", 0, 6), ("turkey", 11, 18)), "lna")
     ' ztgtz Haftar ztgtendz  met  zothz Erdogan zothendz .'
     >>> mark_mentions("Talks went on.", (), "lna")
     'znotgtz Talks went on.'
     """
-    spans = sorted((start, end, t == target) for t, start, end in mentions if 0 <= start < end <= len(text))
+    spans: list[tuple[int, int, bool]] = []
+    for start, end, mine in sorted(((start, end, t == target) for t, start, end in mentions
+                                    if 0 <= start < end <= len(text)), key=lambda s: (not s[2], s[0], s[1])):
+        if all(end <= a or start >= b for a, b, _ in spans):
+            spans.append((start, end, mine))
     out, last, own = [], 0, False
-    for start, end, mine in spans:
-        if start < last:
-            continue
+    for start, end, mine in sorted(spans):
         opening, closing = (TARGET_OPEN, TARGET_CLOSE) if mine else (OTHER_OPEN, OTHER_CLOSE)
         out += [text[last:start], f" {opening} ", text[start:end], f" {closing} "]
         last, own = end, own or mine
@@ -530,6 +548,68 @@ class MentionWindow(_PerText):
     def transform(self, X: Any) -> list[str]:
         check_is_fitted(self)
         return [window_words(str(text), self.k, sides=self.sides) for text in X]
+
+
+# Where a clause ends: punctuation, and words that start another clause or another speaker's words.
+CLAUSE_PUNCTUATION = frozenset(",;:()[]\"“”‘’—–?!")
+CLAUSE_BREAKS = frozenset({"but", "while", "although", "though", "whereas", "however", "yet", "and", "because",
+                           "who", "which", "after", "before", "when", "if", "said", "says", "say", "told",
+                           "according"})
+
+
+def clause_words(marked: str) -> str:
+    """The words of the clauses of ``marked`` (:func:`mark_mentions`) that hold a mention of the target.
+
+    The text is cut at :data:`CLAUSE_PUNCTUATION` and :data:`CLAUSE_BREAKS` (never inside a
+    mention); the cuts themselves and the target's marks are left out, another target's marks
+    kept (``zothz``: someone else in the same clause). Lowercased; empty when the target is not
+    marked.
+
+    >>> clause_words(" ztgtz Obama ztgtendz  was praised, but  zothz Trump zothendz  was mocked.")
+    'obama was praised'
+    >>> clause_words("Critics said  ztgtz he ztgtendz  lied to  zothz Pelosi zothendz .")
+    'he lied to zothz pelosi zothendz .'
+    """
+    tokens = _WINDOW_TOKEN.findall(marked.lower())
+    clause, inside, of_token = 0, False, []
+    for t in tokens:
+        inside = inside or t in (TARGET_OPEN, OTHER_OPEN)
+        cut = not inside and (t in CLAUSE_PUNCTUATION or t in CLAUSE_BREAKS)
+        clause += cut
+        of_token.append(-1 if cut else clause)
+        inside = inside and t not in (TARGET_CLOSE, OTHER_CLOSE)
+    mine = {c for c, t in zip(of_token, tokens) if t == TARGET_OPEN}
+    return " ".join(t for c, t in zip(of_token, tokens) if c in mine and t not in (TARGET_OPEN, TARGET_CLOSE))
+
+
+class MentionClause(_PerText):
+    """Marked texts in (:func:`mark_mentions`), the words of the target's clauses out (:func:`clause_words`)."""
+
+    def transform(self, X: Any) -> list[str]:
+        check_is_fitted(self)
+        return [clause_words(str(text)) for text in X]
+
+
+class OtherTargets(_PerText):
+    """Marked texts in (:func:`mark_mentions`), one figure out (sparse): ``weight`` where the text marks
+    another target's mention, 0 where it does not.
+
+    Parameters
+    ----------
+    weight : float, default=LEXICON_WEIGHT
+        The figure's scale beside the TF-IDF blocks (whose rows have unit length).
+    """
+
+    def __init__(self, weight: float = LEXICON_WEIGHT) -> None:
+        self.weight = weight
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        named = np.array([OTHER_OPEN in str(text) for text in X], dtype=np.float64).reshape(-1, 1)
+        return sp.csr_matrix(self.weight * named)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(["another target named"], dtype=object)
 
 
 @lru_cache(maxsize=1)
@@ -672,6 +752,13 @@ def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, 
         if "lexicon" in names:
             blocks.append(("window lexicon", Pipeline([("around", MentionWindow(sides=False)),
                                                        ("read", LexiconFeatures())])))
+    if "clause" in names:
+        blocks.append(("clause", Pipeline([("clause", MentionClause()),
+                                           ("read", CompactTfidfVectorizer(analyzer="word", ngram_range=(1, 2),
+                                                                           token_pattern=r"\S+", sublinear_tf=True))])))
+        if "lexicon" in names:
+            blocks.append(("clause lexicon", Pipeline([("clause", MentionClause()), ("read", LexiconFeatures())])))
+        blocks.append(("others", OtherTargets()))
     if "vectors" in names:
         blocks.append(("vectors", PooledVectors()))
     if "cues" in names:
@@ -792,7 +879,9 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         self.targets = targets
         self.mentions = mentions
 
-    def _texts(self, X: np.ndarray) -> list[str]:
+    def texts(self, X: Any) -> list[str]:
+        """The texts the features read: each row's text, marked for its target with ``mentions``."""
+        X = _rows(X)
         if not self.mentions:
             return [str(t) for t in X[:, 1]]
         spans = X[:, 2] if X.shape[1] > 2 else [()] * len(X)
@@ -801,7 +890,7 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> TargetAugmenter:
         X = _rows(X)
-        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self._texts(X))
+        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self.texts(X))
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
         return self
@@ -810,7 +899,7 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
         """``fit(X).transform(X)``, each text read once."""
         X = _rows(X)
         features = clone(self.features if self.features is not None else text_features())
-        shared = sp.csr_matrix(features.fit_transform(self._texts(X)))
+        shared = sp.csr_matrix(features.fit_transform(self.texts(X)))
         self.features_ = features
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
@@ -819,7 +908,7 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
         X = _rows(X)
-        return target_copies(sp.csr_matrix(self.features_.transform(self._texts(X))), X[:, 0], self.targets_)
+        return target_copies(sp.csr_matrix(self.features_.transform(self.texts(X))), X[:, 0], self.targets_)
 
 
 def target_copies(shared: sp.csr_matrix, row_targets: Sequence[str], targets: Sequence[str]) -> sp.csr_matrix:

@@ -350,7 +350,7 @@ def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
 @pytest.mark.parametrize("calibration", ["temperature", "sigmoid", "isotonic"])
 def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
     seen = set()
-    everything = (("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors", "cues"),)
+    everything = (("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors", "cues"),)
     for name, rows, mode in (("tiny", demo_like_rows(), "per-target"),
                              ("aware", mention_rows(articles=6, per_article=4), "ensemble")):
         est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration, feature_sets=everything)

@@ -198,7 +198,7 @@ def test_augmenter_reading_mentions_gives_each_target_of_a_sentence_its_own_feat
     assert np.allclose(shared[0], shared[1])
     two = TargetAugmenter(features=text_features(("ngrams", "mentions")), targets=("lna",), mentions=True)
     assert two.fit(X[:, :2]).transform(X[:, :2]).shape[0] == 2
-    assert two._texts(X[:, :2]) == [f"{NOT_MENTIONED} {text}"] * 2
+    assert two.texts(X[:, :2]) == [f"{NOT_MENTIONED} {text}"] * 2
 
 
 def shared_width(augmenter, X):
