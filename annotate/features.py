@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -376,15 +377,43 @@ def cue_kind(token: str, first: bool) -> str | None:
     >>> [cue_kind(t, i == 0) for i, t in enumerate(["In", "2009", "Obama", "cut", "$4,000", "by", "7%"])]
     [None, 'zyear', 'zcap', None, 'zmoney', None, 'zpct']
     """
-    if token.startswith("$") and token[1:2].isdigit():
-        return "zmoney"
-    if token[:1].isdigit():
+    head = token[0]  # a token is never empty
+    if head.islower():  # most tokens
+        return None
+    if head.isdigit():
         if token.endswith("%"):
             return "zpct"
-        return "zyear" if re.fullmatch(r"(1[89]|20)\d\d", token) else "znum"
-    if token[:1].isupper() and not first and token != "I":
+        return "zyear" if _YEAR(token) else "znum"
+    if head == "$" and token[1:2].isdigit():
+        return "zmoney"
+    if head.isupper() and not first and token != "I":
         return "zcap"
     return None
+
+
+_YEAR = re.compile(r"(1[89]|20)\d\d").fullmatch
+
+
+@lru_cache(maxsize=16384)
+def _cues(text: str) -> tuple[str, tuple[float, ...]]:
+    """:func:`cue_words` and :func:`cue_counts` of a text, its tokens read once for both (the two blocks read
+    the same texts one after the other)."""
+    tokens = _CUE_TOKEN.findall(text)
+    kinds = [cue_kind(t, i == 0) for i, t in enumerate(tokens)]
+    words = [t.lower() for t in tokens]
+    read = " ".join([k or w for k, w in zip(kinds, words)])
+    seen = Counter(words)
+    distinct = seen.keys()
+
+    def among(lexicon: frozenset[str]) -> int:
+        return sum(seen[w] for w in distinct & lexicon)
+    counted = [kinds.count("znum"), kinds.count("zpct"), kinds.count("zmoney"), kinds.count("zyear"),
+               kinds.count("zcap"), among(_NUMBER_WORDS),
+               sum(n for w, n in seen.items() if w in _COMPARATIVES or (len(w) > 5 and w.endswith("est"))),
+               sum(n for w, n in seen.items() if w in _PAST or (len(w) > 4 and w.endswith("ed"))),
+               among(_OPINION), among(_FIRST_PERSON), among(_MONEY_WORDS), seen["?"]]
+    figure = any(counted[:4]) or counted[5] > 0
+    return read, (*(min(n, 3) / 3 for n in counted), float(figure), min(len(tokens), 60) / 60)
 
 
 def cue_words(text: str) -> str:
@@ -393,24 +422,13 @@ def cue_words(text: str) -> str:
     >>> cue_words("Taxes rose 7% in 2009, said Obama.")
     'taxes rose zpct in zyear , said zcap .'
     """
-    tokens = _CUE_TOKEN.findall(text)
-    return " ".join(cue_kind(t, i == 0) or t.lower() for i, t in enumerate(tokens))
+    return _cues(text)[0]
 
 
 def cue_counts(text: str) -> list[float]:
     """The 14 figures of :class:`CueCounts`: the :data:`CUE_COUNTS` (each at most 3, / 3), whether the text holds
     any figure or number word, and its length in tokens (at most 60, / 60)."""
-    tokens = _CUE_TOKEN.findall(text)
-    kinds = [cue_kind(t, i == 0) for i, t in enumerate(tokens)]
-    words = [t.lower() for t in tokens]
-    counted = [kinds.count("znum"), kinds.count("zpct"), kinds.count("zmoney"), kinds.count("zyear"),
-               kinds.count("zcap"), sum(w in _NUMBER_WORDS for w in words),
-               sum(w in _COMPARATIVES or (len(w) > 5 and w.endswith("est")) for w in words),
-               sum(w in _PAST or (len(w) > 4 and w.endswith("ed")) for w in words),
-               sum(w in _OPINION for w in words), sum(w in _FIRST_PERSON for w in words),
-               sum(w in _MONEY_WORDS for w in words), words.count("?")]
-    figure = any(counted[:4]) or counted[5] > 0
-    return [min(n, 3) / 3 for n in counted] + [float(figure), min(len(tokens), 60) / 60]
+    return list(_cues(text)[1])
 
 
 class CueWords(_PerText):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotate import features
 from annotate.features import (FEATURE_SETS, LEXICON_FIGURES, NOT_MENTIONED, HashtagWords, LexiconFeatures,
@@ -327,3 +329,51 @@ def test_fold_features_are_the_features_fitted_on_the_training_part(sets):
     one = features.FoldFeatures(text_features(("ngrams",)), texts, cache=cache)
     two = features.FoldFeatures(text_features(("ngrams", "lexicon")), texts, cache=cache)
     assert one.blocks[1] is two.blocks[1] and len(cache) == 3
+
+
+def _cue_words_as_first_written(text: str) -> str:
+    """The claim cues as first written (one token at a time, every count its own pass): the oracle."""
+    tokens = features._CUE_TOKEN.findall(text)
+    return " ".join(_cue_kind_as_first_written(t, i == 0) or t.lower() for i, t in enumerate(tokens))
+
+
+def _cue_kind_as_first_written(token: str, first: bool):
+    import re
+
+    if token.startswith("$") and token[1:2].isdigit():
+        return "zmoney"
+    if token[:1].isdigit():
+        if token.endswith("%"):
+            return "zpct"
+        return "zyear" if re.fullmatch(r"(1[89]|20)\d\d", token) else "znum"
+    if token[:1].isupper() and not first and token != "I":
+        return "zcap"
+    return None
+
+
+def _cue_counts_as_first_written(text: str) -> list[float]:
+    tokens = features._CUE_TOKEN.findall(text)
+    kinds = [_cue_kind_as_first_written(t, i == 0) for i, t in enumerate(tokens)]
+    words = [t.lower() for t in tokens]
+    counted = [kinds.count("znum"), kinds.count("zpct"), kinds.count("zmoney"), kinds.count("zyear"),
+               kinds.count("zcap"), sum(w in features._NUMBER_WORDS for w in words),
+               sum(w in features._COMPARATIVES or (len(w) > 5 and w.endswith("est")) for w in words),
+               sum(w in features._PAST or (len(w) > 4 and w.endswith("ed")) for w in words),
+               sum(w in features._OPINION for w in words), sum(w in features._FIRST_PERSON for w in words),
+               sum(w in features._MONEY_WORDS for w in words), words.count("?")]
+    figure = any(counted[:4]) or counted[5] > 0
+    return [min(n, 3) / 3 for n in counted] + [float(figure), min(len(tokens), 60) / 60]
+
+
+_CUE_PIECES = st.sampled_from(["In", "in", "2009", "1850", "2100", "$4,000", "$", "7%", "7.5%", "1,000", "Obama", "I",
+                               "i", "said", "rose", "highest", "biggest", "wanted", "best", "we", "our", "tax",
+                               "billion", "?", ",", ".", " ", "  ", "\n", "don't", "É", "é", "²", "ª", "Ⅻ", "_x",
+                               "Σ", "ǅ", "think", "more", "cut", "cuts", "dollars", "one", "half", "ed", "tested"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_CUE_PIECES, max_size=40).map(" ".join) | st.text(max_size=60))
+def test_cues_read_once_give_what_the_first_writing_gave(text):
+    # _cues reads the tokens once for both blocks and counts by distinct word: the same figures.
+    assert features.cue_words(text) == _cue_words_as_first_written(text)
+    assert features.cue_counts(text) == _cue_counts_as_first_written(text)
