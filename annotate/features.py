@@ -331,7 +331,25 @@ def lexicon_figures(text: str) -> list[float]:
             sum(positive) / 6, sum(negative) / 6, max(valences, default=0.0) / 4, min(valences, default=0.0) / 4]
 
 
-class LexiconFeatures(_PerText):
+class _Figures(_PerText):
+    """Texts in, a few figures of each text (``_read``, named by ``_names``) times ``weight`` out (sparse)."""
+
+    weight: float
+    _names: tuple[str, ...] = ()
+
+    def _read(self, text: str) -> Sequence[float]:
+        raise NotImplementedError
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        figures = np.array([self._read(str(text)) for text in X], dtype=np.float64).reshape(-1, len(self._names))
+        return sp.csr_matrix(self.weight * figures)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(self._names, dtype=object)
+
+
+class LexiconFeatures(_Figures):
     """Texts in, the ten VADER figures of :func:`lexicon_figures` times ``weight`` out (sparse).
 
     Parameters
@@ -340,16 +358,13 @@ class LexiconFeatures(_PerText):
         Scale of the block beside the TF-IDF blocks (whose rows have unit length).
     """
 
+    _names = tuple(f"vader {name}" for name in LEXICON_FIGURES)
+
     def __init__(self, weight: float = LEXICON_WEIGHT) -> None:
         self.weight = weight
 
-    def transform(self, X: Any) -> sp.csr_matrix:
-        check_is_fitted(self)
-        figures = np.array([lexicon_figures(str(text)) for text in X], dtype=np.float64).reshape(-1, 10)
-        return sp.csr_matrix(self.weight * figures)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array([f"vader {name}" for name in LEXICON_FIGURES], dtype=object)
+    def _read(self, text: str) -> Sequence[float]:
+        return lexicon_figures(text)
 
 
 # --- the claim's cues -------------------------------------------------------------------------------
@@ -439,7 +454,7 @@ class CueWords(_PerText):
         return [cue_words(str(text)) for text in X]
 
 
-class CueCounts(_PerText):
+class CueCounts(_Figures):
     """Texts in, the 14 figures of :func:`cue_counts` times ``weight`` out (sparse).
 
     Parameters
@@ -448,16 +463,13 @@ class CueCounts(_PerText):
         Scale of the block beside the TF-IDF blocks (whose rows have unit length).
     """
 
+    _names = tuple(f"cue {name}" for name in (*CUE_COUNTS, "any figure", "length"))
+
     def __init__(self, weight: float = CUE_WEIGHT) -> None:
         self.weight = weight
 
-    def transform(self, X: Any) -> sp.csr_matrix:
-        check_is_fitted(self)
-        figures = np.array([cue_counts(str(text)) for text in X], dtype=np.float64).reshape(-1, 14)
-        return sp.csr_matrix(self.weight * figures)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array([f"cue {name}" for name in (*CUE_COUNTS, "any figure", "length")], dtype=object)
+    def _read(self, text: str) -> Sequence[float]:
+        return _cues(text)[1]
 
 
 # --- mentions -------------------------------------------------------------------------------------
