@@ -620,7 +620,7 @@ class MentionClause(_PerText):
         return [clause_words(str(text)) for text in X]
 
 
-class OtherTargets(_PerText):
+class OtherTargets(_Figures):
     """Marked texts in (:func:`mark_mentions`), one figure out (sparse): ``weight`` where the text marks
     another target's mention, 0 where it does not.
 
@@ -630,16 +630,13 @@ class OtherTargets(_PerText):
         The figure's scale beside the TF-IDF blocks (whose rows have unit length).
     """
 
+    _names = ("another target named",)
+
     def __init__(self, weight: float = LEXICON_WEIGHT) -> None:
         self.weight = weight
 
-    def transform(self, X: Any) -> sp.csr_matrix:
-        check_is_fitted(self)
-        named = np.array([OTHER_OPEN in str(text) for text in X], dtype=np.float64).reshape(-1, 1)
-        return sp.csr_matrix(self.weight * named)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array(["another target named"], dtype=object)
+    def _read(self, text: str) -> Sequence[float]:
+        return (float(OTHER_OPEN in text),)
 
 
 @lru_cache(maxsize=1)
@@ -876,8 +873,6 @@ def _prunes(vectorizer: TfidfVectorizer) -> bool:
     """Whether a vectorizer's vocabulary depends on more than which n-grams its training texts hold."""
     return not (vectorizer.min_df == 1 and vectorizer.max_df == 1.0 and vectorizer.max_features is None
                 and vectorizer.vocabulary is None)
-
-
 
 
 # --- targets ------------------------------------------------------------------------------------

