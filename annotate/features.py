@@ -815,7 +815,7 @@ class FoldFeatures:
     texts : sequence of str
         Every text of the cross-validation, as the features read them.
     cache : dict, optional
-        Blocks already read from the same ``texts`` (by another feature set), by their ``repr``;
+        Blocks already read from the same ``texts`` (by another feature set), by :func:`block_key`;
         this one's are added.
     """
 
@@ -824,7 +824,7 @@ class FoldFeatures:
         self.blocks: list[tuple[str, Any]] = []  # ("fixed", matrix), ("counts", (counts, tfidf)) or ("fit", step)
         cache = {} if cache is None else cache
         for _, step in features.transformer_list:
-            key = repr(step)
+            key = block_key(step)
             if key not in cache:
                 cache[key] = self._read(step)
             self.blocks.append(cache[key])
@@ -867,6 +867,30 @@ class FoldFeatures:
 
     def _some(self, selected: np.ndarray) -> list[str]:
         return [self.texts[i] for i in np.arange(len(self.texts))[selected]]
+
+
+def block_key(step: Any) -> tuple:
+    """What makes two feature blocks read the same: each step's class and every parameter, in full.
+
+    Not ``repr``: scikit-learn shortens a repr past 700 characters, so two long blocks that differ
+    could share one. Nested estimators are keyed by their own parameters (``get_params(deep=False)``
+    of each, recursively), and values that are not hashable by their ``repr`` in full.
+    """
+    if isinstance(step, BaseEstimator):
+        params = step.get_params(deep=False)
+        return (type(step).__module__, type(step).__qualname__,
+                tuple((k, block_key(params[k])) for k in sorted(params)))
+    if isinstance(step, (list, tuple)):
+        return (type(step).__name__, tuple(block_key(v) for v in step))
+    try:
+        hash(step)
+    except TypeError:
+        return ("unhashable", type(step).__qualname__, _full_repr(step))
+    return ("value", step)
+
+
+def _full_repr(value: Any) -> str:
+    return repr(value) if not isinstance(value, dict) else repr(sorted(value.items(), key=repr))
 
 
 def _prunes(vectorizer: TfidfVectorizer) -> bool:
@@ -914,21 +938,23 @@ class TargetAugmenter(TransformerMixin, BaseEstimator):
                 for target, text, m in zip(X[:, 0], X[:, 1], spans)]
 
     def fit(self, X: Any, y: Any = None) -> TargetAugmenter:
-        X = _rows(X)
-        self.features_ = clone(self.features if self.features is not None else text_features()).fit(self.texts(X))
-        self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
-        self.n_features_in_ = 2
+        self._fit(_rows(X), transform=False)
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> sp.csr_matrix:
         """``fit(X).transform(X)``, each text read once."""
         X = _rows(X)
+        return target_copies(self._fit(X, transform=True), X[:, 0], self.targets_)
+
+    def _fit(self, X: np.ndarray, *, transform: bool) -> sp.csr_matrix | None:
+        """Fit the text features on ``X``'s texts (and return their features with ``transform``)."""
         features = clone(self.features if self.features is not None else text_features())
-        shared = sp.csr_matrix(features.fit_transform(self.texts(X)))
-        self.features_ = features
+        texts = self.texts(X)
+        shared = sp.csr_matrix(features.fit_transform(texts)) if transform else None
+        self.features_ = features if transform else features.fit(texts)
         self.targets_ = tuple(self.targets) or tuple(sorted({str(t) for t in X[:, 0]}))
         self.n_features_in_ = 2
-        return target_copies(shared, X[:, 0], self.targets_)
+        return shared
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -377,3 +380,24 @@ def test_cues_read_once_give_what_the_first_writing_gave(text):
     # _cues reads the tokens once for both blocks and counts by distinct word: the same figures.
     assert features.cue_words(text) == _cue_words_as_first_written(text)
     assert features.cue_counts(text) == _cue_counts_as_first_written(text)
+
+
+def test_blocks_that_differ_past_a_long_repr_are_not_taken_for_one_another():
+    # sklearn shortens a repr past 700 characters: two vectorizers differing only in the last stop word print alike.
+    stop = [f"filler{i}" for i in range(120)]
+    one = TfidfVectorizer(stop_words=stop + ["taxes"])
+    two = TfidfVectorizer(stop_words=stop + ["waste"])
+    assert repr(one) == repr(two)
+    assert features.block_key(one) != features.block_key(two)
+    assert features.block_key(one) == features.block_key(clone(one))
+    texts = ["taxes rose", "we cut waste", "taxes and waste"] * 4
+    cache: dict = {}
+    a = features.FoldFeatures(FeatureUnion([("w", one)]), texts, cache=cache)
+    b = features.FoldFeatures(FeatureUnion([("w", two)]), texts, cache=cache)
+    assert len(cache) == 2 and a.blocks[0] is not b.blocks[0]
+    train = np.arange(12) < 8
+    assert "taxes" not in clone(one).fit(texts).vocabulary_
+    for folds, vectorizer in ((a, one), (b, two)):
+        A, _ = folds.split(train, ~train)
+        expected = clone(vectorizer).fit_transform([t for t, m in zip(texts, train) if m])
+        np.testing.assert_allclose(A.toarray(), expected.toarray(), rtol=0, atol=1e-12)
