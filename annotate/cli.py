@@ -882,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local Label Studio on 127.0.0.1 with SQLite. The first start installs "
         f"label-studio {defaults.LABEL_STUDIO_VERSION} into a virtual environment of its own "
         "($STANCE_STUDIO_VENV, else $STANCE_HOME/label-studio-<version>/venv with STANCE_HOME "
-        "defaulting to ~/.cache/stance): about 1 GB, a few minutes.",
+        "defaulting to $XDG_CACHE_HOME/stance, else ~/.cache/stance): about 1 GB, a few minutes.",
     )
     studio_commands = p.add_subparsers(dest="studio_command", metavar="COMMAND", required=True)
     p = _command(studio_commands, cmd_studio_start, "start", None,

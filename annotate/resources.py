@@ -20,14 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from .home import stance_home
+
 CACHE_ENV = "STANCE_CACHE"
 
 
 def cache_dir() -> Path:
-    """Where the cache files are: ``$STANCE_CACHE``, else ``$XDG_CACHE_HOME/stance/resources`` (``~/.cache``)."""
+    """Where the cache files are: ``$STANCE_CACHE``, else ``resources`` in :func:`~annotate.home.stance_home`."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stance" / "resources"
+    return stance_home() / "resources"
 
 
 def _cache_path(package: str, files: list[Path]) -> Path:

@@ -2,8 +2,8 @@
 
 Label Studio pins Django and many libraries, so it never enters the project's environment:
 the first ``stance studio start`` installs it into a venv of its own (``$STANCE_STUDIO_VENV``,
-or ``$STANCE_HOME/label-studio-<version>/venv`` with ``STANCE_HOME`` defaulting to
-``~/.cache/stance``). The data dir holds Label Studio's SQLite database and files beside ours,
+or ``label-studio-<version>/venv`` in :func:`~annotate.home.stance_home`: ``$STANCE_HOME``, else
+``$XDG_CACHE_HOME/stance``, else ``~/.cache/stance``). The data dir holds Label Studio's SQLite database and files beside ours,
 which are all named ``stance-*``: the running server's state (pid, port, url), its log, and
 the admin's password and API token in files of mode 0600. The data dir is kept at mode 0700
 and the server runs with umask 077, so no other user of the machine reads the database (which
@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .home import stance_home
 from .defaults import DEFAULT_DATA_DIR, LABEL_STUDIO_VERSION
 from .errors import StudioError, StudioUnavailable
 from .files import atomic_write
@@ -98,8 +99,7 @@ def venv_dir() -> Path:
     """Where Label Studio is (or will be) installed."""
     if os.environ.get("STANCE_STUDIO_VENV"):
         return Path(os.environ["STANCE_STUDIO_VENV"]).expanduser().absolute()
-    home = Path(os.environ.get("STANCE_HOME") or Path.home() / ".cache" / "stance").expanduser()
-    return home.absolute() / f"label-studio-{LABEL_STUDIO_VERSION}" / "venv"
+    return stance_home() / f"label-studio-{LABEL_STUDIO_VERSION}" / "venv"
 
 
 def show_path(path: Path) -> str:

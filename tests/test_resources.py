@@ -9,15 +9,24 @@ import numpy as np
 import pytest
 import wordsegment
 
-from annotate import resources
+from annotate import resources, server
 
 
 def test_the_cache_folder_is_chosen_by_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("STANCE_CACHE", str(tmp_path / "mine"))
     assert resources.cache_dir() == tmp_path / "mine"
     monkeypatch.delenv("STANCE_CACHE")
+    monkeypatch.delenv("STANCE_HOME", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert resources.cache_dir() == tmp_path / "xdg" / "stance" / "resources"
+    # One home for the toolkit's files: the cache sits beside Label Studio's venv.
+    monkeypatch.setenv("STANCE_HOME", str(tmp_path / "home"))
+    assert resources.cache_dir() == tmp_path / "home" / "resources"
+    assert server.venv_dir().parent.parent == resources.cache_dir().parent
+    monkeypatch.delenv("STANCE_HOME")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert resources.cache_dir() == tmp_path / "user" / ".cache" / "stance" / "resources"
 
 
 @pytest.fixture

@@ -117,6 +117,10 @@ def test_the_data_dir_and_venv_come_from_the_environment(tmp_path, monkeypatch):
     assert server.venv_dir() == tmp_path / "home" / f"label-studio-{server.LABEL_STUDIO_VERSION}" / "venv"
     monkeypatch.setenv("STANCE_STUDIO_VENV", str(tmp_path / "venv"))
     assert server.venv_dir() == tmp_path / "venv"
+    monkeypatch.delenv("STANCE_STUDIO_VENV")
+    monkeypatch.delenv("STANCE_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert server.venv_dir() == tmp_path / "xdg" / "stance" / f"label-studio-{server.LABEL_STUDIO_VERSION}" / "venv"
 
 
 def test_a_moved_port_is_read_from_the_log(tmp_path):
