@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError
 from .files import read_model_lines
-from .gold import Gold, dawid_skene
+from .gold import Gold, dawid_skene, natural_key
 from .labels import Annotation, RejectedAnnotation
 from .metrics import Interval, cluster_sums, percentile_interval
 from .scheme import CLAIM_LABELS, STANCE_LABELS, Scheme
@@ -613,10 +613,6 @@ def _none(x: float) -> float | None:
     return None if x is None or math.isnan(x) else float(x)
 
 
-def _natural(key: str) -> tuple[bool, int, str]:
-    return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
-
-
 def _clusters_with_pairs(codes: np.ndarray, articles: np.ndarray) -> int:
     """Articles with a unit of two or more labels in ``codes``: the clusters a bootstrap can draw.
 
@@ -760,7 +756,7 @@ def _per_annotator(records: dict[tuple[str, str], Annotation], annotators: list[
             estimates.setdefault(worker, {})[n] = ConfusionEstimate(labels=order, matrix=errors.T.tolist())
     out = []
     nothing = np.full(len(sentences), -1)
-    for a in annotators + sorted(set(skips or {}) - set(annotators), key=_natural):
+    for a in annotators + sorted(set(skips or {}) - set(annotators), key=natural_key):
         i = annotators.index(a) if a in annotators else None
         questions = []
         for n in names:
@@ -866,7 +862,7 @@ def agreement_report(
         notes.append(f"skips: {sum(skip_counts.values()):,} skipped annotations counted from the rejects file"
                      + (f", {nameless:,} more that name no annotator" if nameless else ""))
     sentences = sorted({s for s, _ in records})  # '<article>:<start>-<end>': never all digits
-    annotators = sorted({a for _, a in records}, key=_natural)
+    annotators = sorted({a for _, a in records}, key=natural_key)
     row, col = {a: i for i, a in enumerate(annotators)}, {s: j for j, s in enumerate(sentences)}
     article_of = {s: ann.article_id for (s, _), ann in records.items()}
     articles = np.array([article_of[s] for s in sentences], dtype=object)

@@ -267,13 +267,16 @@ def dawid_skene(tasks: ArrayLike, workers: ArrayLike, labels: ArrayLike, *, n_it
 # --- Adjudication ----------------------------------------------------------------------------
 
 
-def _natural(key: str) -> tuple[bool, int, str]:
+def natural_key(key: str) -> tuple[bool, int, str]:
+    """Sort key of an annotator or article id: numbers by value first (2 before 10), then the rest as text."""
     return (not key.isdigit(), int(key) if key.isdigit() else 0, key)
 
 
 def _sentence_key(sentence_id: str) -> tuple[str, int, int, str]:
+    """Sort key of a sentence id: ``<article>:<start>-<end>`` by article, then offsets by value, then the id itself
+    (so ids that differ only by leading zeros, ``a:01-5`` and ``a:1-5``, sort the same whatever the input order)."""
     found = re.search(r"^(.*):(\d+)-(\d+)$", sentence_id)
-    return (found[1], int(found[2]), int(found[3]), "") if found else (sentence_id, -1, -1, sentence_id)
+    return (found[1], int(found[2]), int(found[3]), sentence_id) if found else (sentence_id, -1, -1, sentence_id)
 
 
 def _by_sentence(annotations: Iterable[Annotation], scheme: Scheme) -> dict[str, list[Annotation]]:
@@ -297,7 +300,7 @@ def _by_sentence(annotations: Iterable[Annotation], scheme: Scheme) -> dict[str,
             raise InputError(f"sentence text or article differs from annotation {first.annotation_id}'s",
                              where=where, fix="read all exports with the same tasks file and scheme")
         sentence[ann.annotator.id] = ann
-    return {s: [by[a] for a in sorted(by, key=_natural)] for s, by in grouped.items()}
+    return {s: [by[a] for a in sorted(by, key=natural_key)] for s, by in grouped.items()}
 
 
 def _merge_spans(anns: Sequence[Annotation], *, min_agreement: float,
@@ -485,7 +488,7 @@ def labelled_by(rows: Iterable[Gold | dict]) -> list[str]:
                 shown = (person(entry["reviewer_id"], entry["reviewer"]) if entry.get("reviewer_id")
                          and entry["reviewer"] != entry["reviewer_id"] else entry["reviewer"])
                 reviewers.add(shown)
-    people = [person(a, e) for a, e in sorted(annotators.items(), key=lambda item: _natural(item[0]))]
+    people = [person(a, e) for a, e in sorted(annotators.items(), key=lambda item: natural_key(item[0]))]
     return people + [f"{r} (reviewer)" for r in sorted(reviewers)]
 
 

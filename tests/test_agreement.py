@@ -540,7 +540,7 @@ def test_report_intervals_are_the_percentiles_of_article_resamples() -> None:
     names = [q.question for q in report.questions]
     sentences = sorted({r.sentence_id for r in records}, key=lambda s: (s.split(":")[0], s))
     # Rebuild the tables the report resamples, in its own sentence order (natural sort of ids).
-    order = sorted({r.sentence_id for r in records}, key=agreement._natural)
+    order = sorted({r.sentence_id for r in records}, key=agreement.natural_key)
     assert sorted(order) == sorted(sentences)
     codes = {n: np.full((3, len(order)), -1) for n in names}
     col = {s: j for j, s in enumerate(order)}

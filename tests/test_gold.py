@@ -496,6 +496,14 @@ def test_sentences_sorted_by_article_start_end() -> None:
     assert [g.sentence_id for g in gold] == ["a", "a:0-5", "a:0-50", "a:2-3", "a:10-20", "b"]
 
 
+
+def test_ids_that_differ_only_by_leading_zeros_sort_the_same_whatever_the_input_order() -> None:
+    ids = ["a:1-5", "a:01-5", "a:1-05", "a:001-5"]
+    orders = [[g.sentence_id for g in adjudicate([ann(s, "1") for s in order], SCHEME, method="majority")[0]]
+              for order in (ids, ids[::-1], ids[1:] + ids[:1])]
+    assert orders[0] == orders[1] == orders[2] == ["a:001-5", "a:01-5", "a:1-05", "a:1-5"]
+
+
 def test_input_problems_say_where_and_what_to_do() -> None:
     s = "a:0-38"
     first = ann(s, "1")
