@@ -656,25 +656,21 @@ class StanceBaseline(BaseEstimator):
 
         The numbers of ``{q: self.predict_proba(texts, q) for q in self.questions_}``, but the
         texts are tokenised once for all the questions' TF-IDF vectorizers rather than once per
-        question (:mod:`annotate.batchpredict`). A stance model that reads mentions reads each
-        text once per target (the marks differ), so its questions are asked one at a time.
+        question (:mod:`annotate.batchpredict`); a stance model that reads mentions reads each
+        distinct marked text once (a text that names no target is marked alike for every target).
         """
         from .batchpredict import shared_features
 
         check_is_fitted(self)
         plain, mentions = _items(texts)
-        plan, apart = [], []
+        plan = []
         for question in self.questions_:
             key, pipeline = self._pipeline(question)
-            if key == _TARGET_AWARE_KEY and getattr(pipeline.steps[0][1], "mentions", False):
-                apart.append(question)
-                continue
             plan.append((question, pipeline, question[len(_STANCE):] if key == _TARGET_AWARE_KEY else None))
-        shared = shared_features(self, plan) if plan else None
-        out = shared.predict_proba(plain) if shared is not None else {}
+        shared = shared_features(self, plan)
+        out = shared.predict_proba(plain, mentions)
         # A stance question that batchpredict asks the usual way was asked with the texts alone: ask again with rows.
-        asked = shared.plan if shared is not None else []
-        apart += [q for q, uid, *_ in asked if uid is None and q.startswith(_STANCE)]
+        apart = [q for q, uid, *_ in shared.plan if uid is None and q.startswith(_STANCE)]
         rows = [{"text": t, "mentions": [{"target": g, "start": a, "end": b} for g, a, b in m]}
                 for t, m in zip(plain, mentions)] if apart else []
         out.update({q: self.predict_proba(rows, q) for q in apart})

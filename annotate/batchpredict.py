@@ -17,7 +17,12 @@ are most of the work. :class:`SharedFeatures` computes each text's features once
 - a block without fitted state of its own (a lexicon's figures, the hashtag splitter) is
   computed once for all pipelines that hold an equal one;
 - the stance questions of one target-aware pipeline share its text features, and each gets
-  them placed in its target's copy as :class:`~annotate.features.TargetAugmenter` places them.
+  them placed in its target's copy as :class:`~annotate.features.TargetAugmenter` places them;
+- a stance pipeline that reads mentions reads each text marked for each target
+  (:func:`~annotate.features.mark_mentions`), but most texts name no target, and such a text
+  marked for one target is the same as marked for any other: the features are computed once
+  per distinct marked text, so a batch of which a few percent name a target costs little more
+  than one reading of it, not one per target.
 
 The numbers are those of the pipelines' own ``predict_proba`` (tested to 1e-12); a pipeline of
 another shape is asked the usual way.
@@ -314,6 +319,7 @@ class SharedFeatures:
         self.analyses: dict[tuple, _Analysis] = {}
         self.steps: dict[tuple, Any] = {}  # stateless key -> one step of that kind
         self.unions: dict[int, list[tuple]] = {}  # id(FeatureUnion) -> its blocks, as computed here
+        self.marking: dict[int, list[str]] = {}  # id(FeatureUnion) read with mentions marked -> the targets asked
         # question, id of its FeatureUnion (None: asked the usual way), classifier, augmenter targets, target
         self.plan: list[tuple[str, int | None, Any, tuple[str, ...] | None, str | None]] = []
         for question, pipeline, target in plan:
@@ -330,6 +336,9 @@ class SharedFeatures:
                 continue
             self.plan.append((question, id(union), classifier,
                               None if augmenter is None else tuple(augmenter.targets_), target))
+            if augmenter is not None and augmenter.mentions:
+                targets = self.marking.setdefault(id(union), [])
+                targets += [target] if target not in targets else []
 
     def _blocks(self, union: Any) -> list[tuple]:
         """Each block of the union as ("tfidf", pre, analysis, take, vectorizer) or ("step", pre, key)."""
@@ -359,11 +368,46 @@ class SharedFeatures:
             blocks.append(("step", tuple(pre), key))
         return blocks
 
-    def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Question -> probabilities of shape (n_texts, n_labels), columns as ``model.classes_[question]``."""
+    def predict_proba(self, texts: Sequence[str], mentions: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
+        """Question -> probabilities of shape (n_texts, n_labels), columns as ``model.classes_[question]``.
+
+        ``mentions`` (one :data:`~annotate.features.Mentions` per text; none when None) are read
+        by the pipelines that mark them.
+        """
         texts = list(texts)
         if not texts:
             return {q: np.zeros((0, len(self.classes[q]))) for q, *_ in self.plan}
+        features = {(uid, None): f for uid, f in self._features(texts, [u for u in self.unions
+                                                                        if u not in self.marking]).items()}
+        if self.marking:
+            from .features import mark_mentions
+
+            spans = [tuple(m or ()) for m in mentions] if mentions is not None else [()] * len(texts)
+            for uid, targets in self.marking.items():
+                distinct: dict[str, int] = {}  # a marked text -> its row in the features computed once
+                rows = {t: np.fromiter((distinct.setdefault(mark_mentions(text, m, t), len(distinct))
+                                        for text, m in zip(texts, spans)), dtype=np.intp, count=len(texts))
+                        for t in targets}
+                marked = self._features(list(distinct), [uid])[uid]
+                for t in targets:
+                    features[(uid, t)] = marked[rows[t]]
+        out = {}
+        for question, uid, classifier, targets, target in self.plan:
+            if uid is None:
+                out[question] = self._model().predict_proba(texts, question)
+                continue
+            shared = features[(uid, target if uid in self.marking else None)]
+            if targets is not None:  # as TargetAugmenter: [shared, shared * (target == t) for each t]
+                shared = sp.csr_matrix(shared)
+                empty = sp.csr_matrix(shared.shape, dtype=shared.dtype)
+                X = sp.hstack([shared, *(shared if t == target else empty for t in targets)], format="csr")
+            else:
+                X = shared
+            out[question] = classifier.predict_proba(X)
+        return out
+
+    def _features(self, texts: list[str], uids: Sequence[int]) -> dict[int, Any]:
+        """The features of ``texts`` by each union of ``uids``: every analysis and stateless block run once."""
         read: dict[tuple, list] = {(): texts}  # preprocessing chain -> the texts it gives
 
         def through(pre: tuple) -> list:
@@ -372,7 +416,8 @@ class SharedFeatures:
             return read[pre]
 
         tokenized: dict[tuple, tuple[list[str], list[list[str]]]] = {}
-        counts = {id(a): a.counts(through(a.pre), tokenized) for a in self.analyses.values()}
+        analyses = {id(b[2]): b[2] for uid in uids for b in self.unions[uid] if b[0] == "tfidf"}
+        counts = {key: a.counts(through(a.pre), tokenized) for key, a in analyses.items()}
         computed: dict[tuple, Any] = {}
 
         def block(b: tuple) -> Any:
@@ -385,24 +430,11 @@ class SharedFeatures:
             return computed[(pre, key)]
 
         features = {}
-        for uid, blocks in self.unions.items():
-            parts = [block(b) for b in blocks]
+        for uid in uids:
+            parts = [block(b) for b in self.unions[uid]]
             features[uid] = (sp.hstack(parts).tocsr() if any(sp.issparse(p) for p in parts)
                              else np.hstack(parts))  # as FeatureUnion does
-        out = {}
-        for question, uid, classifier, targets, target in self.plan:
-            if uid is None:
-                out[question] = self._model().predict_proba(texts, question)
-                continue
-            shared = features[uid]
-            if targets is not None:  # as TargetAugmenter: [shared, shared * (target == t) for each t]
-                shared = sp.csr_matrix(shared)
-                empty = sp.csr_matrix(shared.shape, dtype=shared.dtype)
-                X = sp.hstack([shared, *(shared if t == target else empty for t in targets)], format="csr")
-            else:
-                X = shared
-            out[question] = classifier.predict_proba(X)
-        return out
+        return features
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

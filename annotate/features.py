@@ -342,8 +342,12 @@ class _Figures(_PerText):
 
     def transform(self, X: Any) -> sp.csr_matrix:
         check_is_fitted(self)
-        figures = np.array([self._read(str(text)) for text in X], dtype=np.float64).reshape(-1, len(self._names))
-        return sp.csr_matrix(self.weight * figures)
+        # Each distinct text read once: the window and clause of a text that does not name the target are empty, and
+        # most texts of a corpus name none.
+        distinct: dict[str, int] = {}
+        rows = np.fromiter((distinct.setdefault(str(text), len(distinct)) for text in X), dtype=np.intp)
+        figures = np.array([self._read(text) for text in distinct], dtype=np.float64).reshape(-1, len(self._names))
+        return sp.csr_matrix(self.weight * figures[rows])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(self._names, dtype=object)

@@ -27,7 +27,7 @@ from importlib.metadata import version
 import krippendorff
 import numpy as np
 
-from annotate.agreement import krippendorff_alpha_nominal
+from annotate.coefficients import krippendorff_alpha_nominal
 
 VALUE_GOAL = 1e-9  # absolute difference, at most
 RATIO_GOAL = 1.5  # our seconds over the package's, at most
@@ -57,7 +57,7 @@ def main() -> int:
 
     data = make_data(args.units, args.annotators, args.categories, args.missing, args.seed)
     contenders = {
-        "annotate.agreement.krippendorff_alpha_nominal": lambda: krippendorff_alpha_nominal(data),
+        "annotate.coefficients.krippendorff_alpha_nominal": lambda: krippendorff_alpha_nominal(data),
         f"krippendorff {version('krippendorff')} alpha(nominal)":
             lambda: krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"),
     }

@@ -3,10 +3,14 @@
 
 The five-target scheme ``benchmarks/data/fnc1-actors.json`` (actors FNC-1's news often names)
 gives the tasks of every FNC-1 article body (``stance tasks`` on ``train_bodies.csv``), and a
-tasks file ten times as long (the same tasks with unique sentence ids). A baseline with one pipeline per target (the per-target mode, six pipelines
-with the claim's) is trained on 1,500 of those sentences with labels made up from their
-words (the speed of prediction does not depend on the labels' truth; the vocabulary is that
-of real news).
+tasks file ten times as long (the same tasks with unique sentence ids). A baseline (the
+claim's pipeline and the stance's, per-target mode) is trained on 1,500 of those sentences with
+labels made up from their words (the speed of prediction does not depend on the labels' truth;
+the vocabulary is that of real news). By default the training rows carry no mentions, so the
+stance model reads the sentence alone; with ``--mentions`` they carry their tasks' mentions and
+the stance model reads annotate's richest feature set (the target's mentions marked, their
+window and clause, the pooled vectors), as a scheme with aliases gets where cross-validation
+chooses it: each sentence is then read marked for each target (once per distinct marked text).
 
 Each measurement runs in a child process of its own, so its peak resident memory
 (``ru_maxrss`` from ``wait4``) is its own; its CPU seconds (user and system, its own and its
@@ -25,7 +29,8 @@ at 10x at most 1.2 times that at 1x.
 
 Run::
 
-    .venv/bin/python benchmarks/bench_predict.py DATA/fnc1 [--repeat 10] [--mode per-target] [--skip-bare-large]
+    .venv/bin/python benchmarks/bench_predict.py DATA/fnc1 [--repeat 10] [--mode per-target] [--mentions]
+        [--skip-bare-large]
 
 ``--skip-bare-large`` leaves out the bare calls on the large input (about 11 of the 16 minutes of a
 full run on 2 cores): the large input's time and memory ratios against them are then not printed.
@@ -53,10 +58,13 @@ TIME_GOAL = 1.5
 MEMORY_GOAL = 1.2
 TRAIN_ROWS = 1500
 SCHEME = REPO / "benchmarks" / "data" / "fnc1-actors.json"
+MENTION_SETS = ("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors")
 
 
-def made_up_rows(tasks: list[dict], n: int) -> list[dict]:
-    """Gold-like rows of the first ``n`` tasks, labelled from their words (a target named: FAVOR or AGAINST)."""
+def made_up_rows(tasks: list[dict], n: int, *, mentions: bool = False) -> list[dict]:
+    """Gold-like rows of the first ``n`` tasks, labelled from their words (a target named: FAVOR or AGAINST).
+
+    With ``mentions``, each row carries its task's mentions (where the scheme's aliases name a target)."""
     targets = [(t["id"], t.get("aliases") or [t["name"]]) for t in json.loads(SCHEME.read_text())["targets"]]
     rows = []
     for task in tasks[:n]:
@@ -68,7 +76,7 @@ def made_up_rows(tasks: list[dict], n: int) -> list[dict]:
                   for tid, aliases in targets}
         claim = "CLAIM" if any(w in low for w in (" said", "according to", "reported", "claim")) else "NO_CLAIM"
         rows.append({"sentence_id": data["sentence_id"], "article_id": data["article_id"], "text": text,
-                     "scheme": data["scheme"], "claim": claim, "stance": stance})
+                     "scheme": data["scheme"], "claim": claim, "stance": stance, **({"mentions": data["mentions"]} if mentions else {})})
     return rows
 
 
@@ -167,6 +175,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10, help="copies of the tasks in the large input (default 10)")
     parser.add_argument("--mode", choices=("per-target", "target-aware"), default="per-target",
                         help="the stance mode of the model (default per-target: one pipeline per target)")
+    parser.add_argument("--mentions", action="store_true",
+                        help="a stance model that reads where each target is mentioned (annotate's richest default "
+                             "feature set: the mention marked, its window and clause, the pooled vectors), as a "
+                             "scheme with aliases gets when cross-validation chooses them")
     parser.add_argument("--skip-bare-large", action="store_true",
                         help="leave out the bare calls on the large input (most of a full run's time); the large "
                              "input is then not compared with them")
@@ -197,11 +209,13 @@ def main() -> int:
         print(f"tasks: {n:,} from {corpus} ({time.perf_counter() - began:.0f} s), {large:,} at {args.repeat}x")
         scheme = load_scheme(SCHEME)
         began = time.perf_counter()
-        model = train(made_up_rows(tasks, TRAIN_ROWS), scheme, n_splits=3, stance_mode=args.mode, C=(0.1,),
-                      class_weight=(None,))
+        model = train(made_up_rows(tasks, TRAIN_ROWS, mentions=args.mentions), scheme, n_splits=3,
+                      stance_mode=args.mode, C=(0.1,), class_weight=(None,),
+                      **({"feature_sets": (MENTION_SETS,)} if args.mentions else {}))
         save_model(model, tmp / "model", scheme=scheme, n_boot=0)
         pipelines = len(model.pipelines_)
-        print(f"model: {args.mode}, {len(model.questions_)} questions, {pipelines} pipelines, trained on "
+        print(f"model: {args.mode}, stance features {'+'.join(model.features_['stance'])}, "
+              f"{len(model.questions_)} questions, {pipelines} pipelines, trained on "
               f"{TRAIN_ROWS:,} sentences in {time.perf_counter() - began:.0f} s")
         results = {}
         for scale, path in (("1x", tmp / "tasks-1x.json"), (f"{args.repeat}x", tmp / f"tasks-{args.repeat}x.json")):

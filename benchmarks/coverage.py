@@ -2,7 +2,7 @@
 """How often the bootstrap intervals of ``stance agree`` and ``stance evaluate`` cover the truth.
 
 A coverage simulation: draw a sample of ``n`` articles from a known population, compute the 95%
-interval exactly as the toolkit does (``annotate.agreement.bootstrap_alphas``,
+interval exactly as the toolkit does (``annotate.coefficients.bootstrap_alphas``,
 ``annotate.metrics.bootstrap_confusions`` and ``percentile_interval``), and count how often it
 holds the population's value; repeat ``--reps`` times for every ``n``. The population's value is
 the statistic on ``--population`` articles (alpha and F1 are ratios: their truth is the limit on
@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from annotate.agreement import bootstrap_alphas, krippendorff_alpha_nominal, pooled_alpha_nominal
+from annotate.coefficients import bootstrap_alphas, krippendorff_alpha_nominal, pooled_alpha_nominal
 from annotate.metrics import bootstrap_confusions, confusion_matrix, f_avg, gold_classes, macro_f1, percentile_interval
 from annotate.scheme import STANCE_LABELS
 

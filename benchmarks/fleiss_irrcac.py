@@ -9,7 +9,7 @@ live in the project's environment; this script runs in two steps, in two environ
    random rating tables (2-6 raters, 3-40 units, 2-4 categories, up to half the ratings missing)
    and stores irrCAC's ``CAC(...).fleiss()`` kappa for each; it does not import ``annotate``.
 2. In ours, ``.venv/bin/python benchmarks/fleiss_irrcac.py --check cases.json`` computes
-   ``annotate.agreement.fleiss_kappa`` on the same tables and prints the largest difference.
+   ``annotate.coefficients.fleiss_kappa`` on the same tables and prints the largest difference.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def generate(path: str, cases: int, seed: int) -> int:
 def check(path: str) -> int:
     import numpy as np
 
-    from annotate.agreement import fleiss_kappa, value_counts
+    from annotate.coefficients import fleiss_kappa, value_counts
 
     with open(path, encoding="utf-8") as handle:
         cases = json.load(handle)

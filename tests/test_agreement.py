@@ -17,11 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.metrics import cohen_kappa_score
 
-from annotate import agreement, metrics
-from annotate.agreement import (
-    MIN_ARTICLES,
-    AgreementReport,
-    agreement_report,
+from annotate import agreement, coefficients, metrics
+from annotate.agreement import MIN_ARTICLES, AgreementReport, agreement_report, plot_agreement, read_rejects, report_markdown
+from annotate.coefficients import (
     bootstrap_alpha,
     bootstrap_alphas,
     cohen_kappa,
@@ -30,11 +28,8 @@ from annotate.agreement import (
     krippendorff_alpha_nominal,
     majority_agreement,
     observed_agreement,
-    plot_agreement,
     pooled_alpha_nominal,
     pooled_weights,
-    read_rejects,
-    report_markdown,
     span_f1,
     value_counts,
 )
@@ -129,7 +124,7 @@ def test_cohen_sas_example() -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(agreement)
+    result = doctest.testmod(coefficients)
     assert result.attempted >= 6 and result.failed == 0
 
 
@@ -798,9 +793,9 @@ def test_undefined_statistics_raise_no_floating_point_error() -> None:
 
 
 def test_touching_spans_do_not_overlap_either_way() -> None:
-    assert agreement._span_counts([(0, 4, "CLAIM")], [(4, 8, "CLAIM")], True) == (0, 1, 0, 1)
-    assert agreement._span_counts([(4, 8, "CLAIM")], [(0, 4, "CLAIM")], True) == (0, 1, 0, 1)
-    assert agreement._span_counts([(0, 5, "CLAIM")], [(4, 8, "CLAIM")], True) == (1, 1, 1, 1)
+    assert coefficients._span_counts([(0, 4, "CLAIM")], [(4, 8, "CLAIM")], True) == (0, 1, 0, 1)
+    assert coefficients._span_counts([(4, 8, "CLAIM")], [(0, 4, "CLAIM")], True) == (0, 1, 0, 1)
+    assert coefficients._span_counts([(0, 5, "CLAIM")], [(4, 8, "CLAIM")], True) == (1, 1, 1, 1)
 
 
 def test_annotators_in_natural_order_and_articles_with_pairs() -> None:

@@ -11,6 +11,7 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from annotate import features as features_mod
 from annotate.baseline import StanceBaseline, TargetAugmenter, TargetSVM, text_features, train
 from annotate.errors import AnnotateError, InputError, ModelError
 from annotate.modelcard import TRUSTED_TYPES, ModelCard, load_model, read_card, save_model
@@ -545,6 +546,32 @@ def test_all_questions_at_once_read_the_mentions_as_one_at_a_time(reading):
     together = none.predict_proba_all(rows)  # batchpredict shares the features; the unnamed rows still get shares
     for q in none.questions_:
         assert np.allclose(together[q], none.predict_proba(rows, q), atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["per-target", "target-aware"])
+def test_at_once_each_distinct_marked_text_is_read_once_and_the_numbers_are_one_at_a_times(mode, monkeypatch):
+    from annotate.batchpredict import SharedFeatures
+
+    sets = ("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors")
+    rows = [dict(r, claim="CLAIM" if i % 2 else "NO_CLAIM") for i, r in enumerate(mention_rows(articles=6))]
+    model = train(rows, SCHEME, **{**MENTION_CHOICES, "stance_mode": mode, "feature_sets": (sets,)})
+    assert model.features_["stance"] == sets
+    # Half the rows name no target (as most of a corpus): marked alike for every target.
+    asked = mention_rows(articles=2, seed=5)
+    asked = asked + [dict(r, mentions=[]) for r in asked] + [dict(r, mentions=r["mentions"][:1]) for r in asked]
+    read: list[int] = []
+    features = SharedFeatures._features
+    monkeypatch.setattr(SharedFeatures, "_features", lambda self, texts, uids: read.append(len(texts)) or
+                        features(self, texts, uids))
+    together = model.predict_proba_all(asked)
+    for q in model.questions_:
+        np.testing.assert_allclose(together[q], model.predict_proba(asked, q), rtol=0, atol=1e-12)
+    # The claim reads the texts once; the stance reads each distinct marked text once, not once per target.
+    n = len(asked) // 3
+    marked = {features_mod.mark_mentions(r["text"], features_mod.mention_spans(r["mentions"]), t)
+              for r in asked for t in TARGETS}
+    assert read == [3 * n, len(marked)] and len(marked) < 3 * len(asked)
+    assert len(marked) == n + 3 * n + 2 * n  # no mention: 1 text; one: 2 (its target, the others alike); two: 3
 
 
 def test_without_mentions_in_training_the_mention_sets_are_not_tried():

@@ -75,6 +75,10 @@ def test_lexicon_block_is_weighted_and_sparse():
     out = LexiconFeatures(weight=0.5).fit(["x"]).transform(["I love it", "tables"])
     assert out.shape == (2, 10) and out.format == "csr"
     assert np.allclose(out.toarray()[0], 0.5 * np.array(lexicon_figures("I love it")))
+    # Each distinct text is read once, and every row gets its own text's figures.
+    texts = ["", "I love it", "", "tables", "I love it", "I hate it"]
+    rows = LexiconFeatures(weight=0.5).fit(["x"]).transform(texts).toarray()
+    assert np.array_equal(rows, 0.5 * np.array([lexicon_figures(t) for t in texts]))
 
 
 # --- sets ---------------------------------------------------------------------------------------
