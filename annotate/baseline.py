@@ -61,6 +61,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError, ModelError
+from .files import Progress
 from .features import (DEFAULT_FEATURE_SETS, CompactTfidfVectorizer, FoldFeatures, Mentions, TargetAugmenter,
                        check_feature_sets, for_stance, hashtags_of, is_mentioned, mention_spans, reads_mentions,
                        remember_hashtags, target_copies, text_features, without_mentions)
@@ -760,11 +761,18 @@ def _run(jobs: list, *, grid: list, modes: list[str], targets: tuple[str, ...], 
         kwargs["hashtags"] = hashtags_of(text for ex in examples for text in ex.texts)
     prepared = _prepare(jobs, targets, params)
     if n_jobs == 1 or len(jobs) < 2:
-        out = [_fold(*job, prepared[job[:2]], **kwargs) for job in jobs]
+        done: Iterable[dict] = (_fold(*job, prepared[job[:2]], **kwargs) for job in jobs)
     else:
         from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(_fold)(*job, prepared[job[:2]], **kwargs) for job in jobs)
+        done = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fold)(*job, prepared[job[:2]], **kwargs)
+                                                               for job in jobs)
+    out = []
+    # On a terminal, how far the cross-validation is (a fold of one feature set: every candidate of it).
+    with Progress("cross-validated folds", total=len(jobs), every=1.0) as progress:
+        for result in done:
+            out.append(result)
+            progress.advance()
     return {(job[0], job[1], int(job[4])): result for job, result in zip(jobs, out)}
 
 

@@ -555,8 +555,9 @@ class Progress:
     3
     """
 
-    def __init__(self, what: str, *, enabled: bool | None = None, every: float = 0.2) -> None:
+    def __init__(self, what: str, *, enabled: bool | None = None, every: float = 0.2, total: int | None = None) -> None:
         self.what = what
+        self.total = total  # given: "what: n of total (seconds)" in place of a rate
         self.count = 0
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._every = every
@@ -574,8 +575,12 @@ class Progress:
         now = time.monotonic()
         if now - self._last >= self._every:
             self._last = now
-            rate = self.count / max(now - self._start, 1e-9)
-            sys.stderr.write(f"\r{self.count:,} {self.what} ({rate:,.0f}/s) {note}\033[K")
+            if self.total is None:
+                rate = self.count / max(now - self._start, 1e-9)
+                sys.stderr.write(f"\r{self.count:,} {self.what} ({rate:,.0f}/s) {note}\033[K")
+            else:
+                sys.stderr.write(f"\r{self.what}: {self.count:,} of {self.total:,} ({now - self._start:,.0f} s) "
+                                 f"{note}\033[K")
             sys.stderr.flush()
 
     def __exit__(self, *exc: object) -> None:

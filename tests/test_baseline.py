@@ -574,6 +574,19 @@ def test_at_once_each_distinct_marked_text_is_read_once_and_the_numbers_are_one_
     assert len(marked) == n + 3 * n + 2 * n  # no mention: 1 text; one: 2 (its target, the others alike); two: 3
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_cross_validation_counts_its_folds_as_they_come(n_jobs):
+    from annotate import files
+
+    files.RUN.reset()
+    model = train(mention_rows(articles=6), SCHEME, **{**MENTION_CHOICES, "n_jobs": n_jobs})
+    progress = [p for p in files.RUN.progress if p.what == "cross-validated folds"]
+    # One job per (feature set, fold): two stance feature sets over three folds (the claim has no labels).
+    assert len(progress) == 1 and progress[0].total == progress[0].count == 2 * 3
+    assert model.selection_["stance"]["folds"] == 3
+    files.RUN.reset()
+
+
 def test_without_mentions_in_training_the_mention_sets_are_not_tried():
     est = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,))
     assert set(est.selection_["stance"]["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon"}

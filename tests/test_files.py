@@ -188,6 +188,18 @@ def test_the_interrupt_line_names_what_was_written():
                                    "never left half-written)")
 
 
+def test_progress_with_a_total_says_how_far_and_how_long(capsys):
+    with files.Progress("cross-validated folds", enabled=True, every=0, total=50) as progress:
+        progress.advance()
+        progress.advance(11)
+    err = capsys.readouterr().err
+    assert err.startswith("\rcross-validated folds: 1 of 50 (0 s) \033[K\rcross-validated folds: 12 of 50 (0 s) ")
+    assert err.endswith("\r\033[K")  # the line is cleared at the end
+    with files.Progress("tasks", enabled=False, total=3) as quiet:
+        quiet.advance(3)
+    assert capsys.readouterr().err == "" and quiet.count == 3
+
+
 # --- one file for two outputs ----------------------------------------------------------------
 
 def test_two_outputs_on_one_file_are_refused(tmp_path):
