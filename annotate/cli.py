@@ -832,7 +832,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", metavar="FILE", help="gold rows to score after training; their scores go into the card")
     p.add_argument("--folds", type=int, default=5, metavar="K",
                    help="grouped cross-validation folds (default: 5; fewer when there are fewer articles)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="folds fitted in parallel (default: 1)")
+    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1, metavar="N",
+                   help="folds cross-validated in parallel (default: the number of CPUs, "
+                   f"{os.cpu_count() or 1} here); the model is the same for any N")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals of the metrics (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")

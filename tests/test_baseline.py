@@ -574,17 +574,22 @@ def test_at_once_each_distinct_marked_text_is_read_once_and_the_numbers_are_one_
     assert len(marked) == n + 3 * n + 2 * n  # no mention: 1 text; one: 2 (its target, the others alike); two: 3
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_the_cross_validation_counts_its_folds_as_they_come(n_jobs):
+def test_the_cross_validation_counts_its_folds_as_they_come_and_any_n_jobs_gives_one_model():
     from annotate import files
 
+    rows, models = mention_rows(articles=6), []
+    for n_jobs in (1, 2):
+        files.RUN.reset()
+        models.append(train(rows, SCHEME, **{**MENTION_CHOICES, "n_jobs": n_jobs}))
+        progress = [p for p in files.RUN.progress if p.what == "cross-validated folds"]
+        # One job per (feature set, fold): two stance feature sets over three folds (the claim has no labels).
+        assert len(progress) == 1 and progress[0].total == progress[0].count == 2 * 3
     files.RUN.reset()
-    model = train(mention_rows(articles=6), SCHEME, **{**MENTION_CHOICES, "n_jobs": n_jobs})
-    progress = [p for p in files.RUN.progress if p.what == "cross-validated folds"]
-    # One job per (feature set, fold): two stance feature sets over three folds (the claim has no labels).
-    assert len(progress) == 1 and progress[0].total == progress[0].count == 2 * 3
-    assert model.selection_["stance"]["folds"] == 3
-    files.RUN.reset()
+    one, two = models
+    assert one.selection_ == two.selection_
+    asked = mention_rows(articles=2, seed=9)
+    for q in one.questions_:
+        np.testing.assert_array_equal(one.predict_proba(asked, q), two.predict_proba(asked, q))
 
 
 def test_without_mentions_in_training_the_mention_sets_are_not_tried():
