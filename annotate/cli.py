@@ -426,7 +426,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     rows = _gold_rows(args.train)
     scheme = _data_scheme(args, args.train, "jsonl")
     try:
-        model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs)
+        grid = {k: tuple(dict.fromkeys(v)) for k, v in (("feature_sets", args.features), ("C", args.C)) if v}
+        if args.class_weight:
+            grid["class_weight"] = tuple(dict.fromkeys(None if w == "none" else w for w in args.class_weight))
+        model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs, **grid)
         held_out = None
         if args.dev:
             held_out = evaluate(model, _gold_rows(args.dev), name=Path(args.output).name, data=args.dev,
@@ -655,6 +658,27 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _feature_combination(text: str) -> tuple[str, ...]:
+    """An argparse type: feature sets joined by '+' (``ngrams+hashtags+lexicon``), checked."""
+    from .features import check_feature_sets
+
+    try:
+        return check_feature_sets(tuple(n.strip() for n in text.split("+") if n.strip()))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number above 0, e.g. 0.3")
+    return value
+
+
 def _at_least_one(text: str) -> int:
     """An argparse type: a whole number of 1 or more."""
     try:
@@ -838,6 +862,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals of the metrics (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")
+    grid = p.add_argument_group("the candidates cross-validation chooses from (each option can be given more than "
+                                "once; fewer candidates train faster)")
+    grid.add_argument("--features", type=_feature_combination, action="append", metavar="SETS",
+                      help="a combination of feature sets joined by '+', e.g. ngrams+hashtags+lexicon+mentions+window "
+                      "(sets: ngrams, hashtags, lexicon, mentions, window, clause, vectors, cues; default: the six "
+                      "combinations of `stance train`'s README section)")
+    grid.add_argument("--C", type=_positive_float, action="append", metavar="C", dest="C",
+                      help="an SVM regularisation value (default: 0.1, 0.3 and 1)")
+    grid.add_argument("--class-weight", choices=("none", "balanced"), action="append", dest="class_weight",
+                      help="a class weighting (default: none and balanced)")
     _add_scheme(p, found=_FOUND_BY_ID)
 
     p = _command(commands, cmd_evaluate, "evaluate", "REPORT_DIR",

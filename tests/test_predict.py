@@ -319,3 +319,27 @@ def test_one_article_each_side_says_what_the_model_and_the_report_lack(tmp_path,
     assert len([line for line in out.splitlines() if line.startswith(f"note: {', '.join(questions)}: 1 article")]) == 1
     assert "note: gold labels by id 1" in out.splitlines()  # who labelled the gold rows (no email known here)
     assert all(q["f_avg_ci"]["low"] is None for q in report["questions"] if q["f_avg"] is not None)
+
+
+def test_train_takes_the_candidates_from_the_command_line(tmp_path, capsys):
+    gold = gold_file(tmp_path / "gold.jsonl", make_rows(articles=8, per_article=5, seed=2))
+    model = tmp_path / "narrow"
+    code, out, err = run(capsys, "train", gold, "-o", model, "--folds", "3", "--bootstrap", "20",
+                         "--features", "ngrams", "--features", "lexicon+ngrams", "--C", "0.3", "--C", "0.3",
+                         "--class-weight", "balanced")
+    assert (code, err) == (0, "")
+    card = json.loads((model / "card.json").read_text())
+    assert card["parameters"]["feature_sets"] == [["ngrams"], ["ngrams", "lexicon"]]
+    assert card["parameters"]["C"] == [0.3] and card["parameters"]["class_weight"] == ["balanced"]
+    for what in ("claim", "stance"):
+        tried = {(tuple(c["features"]), c["C"], c["class_weight"]) for c in card["selection"][what]["candidates"]}
+        assert tried == {(("ngrams",), 0.3, "balanced"), (("ngrams", "lexicon"), 0.3, "balanced")}
+    # A combination that cannot be, or an unknown set, is one line of usage error (exit 2), nothing written.
+    for bad, says in (("window", "'window' reads the words around the mentions"), ("ngrams+emoji", "unknown feature set 'emoji'")):
+        with pytest.raises(SystemExit) as exited:
+            run(capsys, "train", gold, "-o", tmp_path / "bad", "--features", bad)
+        assert exited.value.code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(SystemExit):
+        run(capsys, "train", gold, "-o", tmp_path / "bad", "--C", "0")
+    assert "give a number above 0" in capsys.readouterr().err
