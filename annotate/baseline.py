@@ -444,20 +444,26 @@ class StanceBaseline(BaseEstimator):
         self.features_: dict[str, tuple[str, ...]] = {}
         self.unmentioned_: str | None = None
         self.unmentioned_labels_: dict[str, list[float]] = {}
-        if len(claim.labels):
-            best = self._choose("claim", claim, claim_folds, claim_sets, ["claim"], [None], results, grid,
-                                select["claim"])
-            self._fit_final(CLAIM_CONTROL, claim, claim_folds, best)
-        if len(stance.labels):
-            best = self._choose("stance", stance, stance_folds, stance_sets, modes, policies, results, grid,
-                                select["stance"])
-            self.stance_mode_: StanceMode | None = best[1]
-            self._fit_final(_TARGET_AWARE_KEY, stance, stance_folds, best)
-            self.unmentioned_ = best[4]
-            if best[4] == "none":
-                self.unmentioned_labels_ = _unmentioned_shares(stance, self.pipelines_[_TARGET_AWARE_KEY].classes_)
-        else:
-            self.stance_mode_ = None
+        # On a terminal, the refits of the chosen configurations (each calibrated on the folds) show as they end.
+        refits = Progress("chosen models refitted and calibrated", total=int(len(claim.labels) > 0)
+                          + int(len(stance.labels) > 0), every=0.0)
+        with refits:
+            if len(claim.labels):
+                best = self._choose("claim", claim, claim_folds, claim_sets, ["claim"], [None], results, grid,
+                                    select["claim"])
+                self._fit_final(CLAIM_CONTROL, claim, claim_folds, best)
+                refits.advance()
+            self.stance_mode_: StanceMode | None = None
+            if len(stance.labels):
+                best = self._choose("stance", stance, stance_folds, stance_sets, modes, policies, results, grid,
+                                    select["stance"])
+                self.stance_mode_ = best[1]
+                self._fit_final(_TARGET_AWARE_KEY, stance, stance_folds, best)
+                refits.advance()
+                self.unmentioned_ = best[4]
+                if best[4] == "none":
+                    self.unmentioned_labels_ = _unmentioned_shares(stance,
+                                                                   self.pipelines_[_TARGET_AWARE_KEY].classes_)
         self.questions_ = tuple(q for q in [CLAIM_CONTROL, *(_STANCE + t for t in targets)] if q in self.label_counts_)
         self.classes_ = {q: tuple(str(c) for c in self._pipeline(q)[1].classes_) for q in self.questions_}
         return self

@@ -584,6 +584,9 @@ def test_the_cross_validation_counts_its_folds_as_they_come_and_any_n_jobs_gives
         progress = [p for p in files.RUN.progress if p.what == "cross-validated folds"]
         # One job per (feature set, fold): two stance feature sets over three folds (the claim has no labels).
         assert len(progress) == 1 and progress[0].total == progress[0].count == 2 * 3
+        # Then the chosen configuration's refit: stance alone (the rows have no claim labels).
+        [refits] = [p for p in files.RUN.progress if p.what == "chosen models refitted and calibrated"]
+        assert refits.total == refits.count == 1
     files.RUN.reset()
     one, two = models
     assert one.selection_ == two.selection_
