@@ -12,7 +12,7 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from collections.abc import Sequence
 
@@ -647,15 +647,22 @@ def cmd_pull(args: argparse.Namespace) -> None:
         print("the project keeps no stance scheme: give `stance read` the scheme with --scheme FILE")
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a number of seconds above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
-    return value
+def _above_zero(what: str, example: str = "") -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 (``what`` names it in the errors)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: give {what} above 0{example}")
+        return value
+
+    return parse
+
+
+_seconds = _above_zero("a number of seconds")
+_positive_float = _above_zero("a number", ", e.g. 0.3")
 
 
 def _feature_combination(text: str) -> tuple[str, ...]:
@@ -666,17 +673,6 @@ def _feature_combination(text: str) -> tuple[str, ...]:
         return check_feature_sets(tuple(n.strip() for n in text.split("+") if n.strip()))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
-
-
-def _positive_float(text: str) -> float:
-    """An argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number above 0, e.g. 0.3")
-    return value
 
 
 def _at_least_one(text: str) -> int:
