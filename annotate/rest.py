@@ -306,6 +306,14 @@ class Api:
     def update_project(self, project_id: int, **fields: Any) -> Project:
         return Project.from_api(self.request("PATCH", f"api/projects/{project_id}/", json=fields))
 
+    def create_view(self, project_id: int, data: dict) -> dict:
+        """A tab of the project's data manager (its task list): ``data`` holds its title, hidden columns, ..."""
+        return self.request("POST", "api/dm/views/", json={"project": project_id, "data": data})
+
+    def views(self, project_id: int) -> list[dict]:
+        """The tabs of the project's data manager (none until someone opens it, or :meth:`create_view`)."""
+        return self.request("GET", "api/dm/views/", params={"project": project_id})
+
     def delete_project(self, project_id: int) -> None:
         self.request("DELETE", f"api/projects/{project_id}/")
 

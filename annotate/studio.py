@@ -422,6 +422,8 @@ def ensure_project(rest: Api, conn: Connection, title: str, scheme: Scheme, *, o
         ))
         project = _first_of_title(rest, conn, title, made)
         if project.id == made.id:
+            call(conn, f"setting up the task list of project {title!r}",
+                 lambda: rest.create_view(made.id, TASK_LIST_VIEW))
             return made, True
     stored = check_config(conn, project, scheme)
     if stored is None or stored != scheme:
@@ -429,6 +431,27 @@ def ensure_project(rest: Api, conn: Connection, title: str, scheme: Scheme, *, o
             project.id, label_config=project_config(scheme), expert_instruction=instructions_html(scheme),
             show_instruction=True))
     return project, False
+
+
+# Label Studio's own columns its data manager hides by default (read off the tab that 1.23.2 makes on a first visit).
+_HIDDEN_BY_LABEL_STUDIO = [f"tasks:{c}" for c in (
+    "inner_id", "annotations_results", "annotations_ids", "predictions_score", "predictions_model_versions",
+    "predictions_results", "file_upload", "storage_filename", "created_at", "updated_at", "updated_by",
+    "avg_lead_time", "draft_exists")]
+# The first tab of a project's task list: as Label Studio makes it, less the task data that is markup or JSON for the
+# labeling page (where_to_look's HTML, the mentions), which the list would show as raw text. The tab the data manager
+# makes on a first visit is made only where a project has none, so the project is created with this one.
+TASK_LIST_VIEW: dict = {
+    "title": "Default", "type": "list", "target": "tasks",
+    "hiddenColumns": {
+        "explore": [*_HIDDEN_BY_LABEL_STUDIO, "tasks:data.where_to_look", "tasks:data.mentions"],
+        "labeling": [*(f"tasks:data.{k}" for k in ("where_to_look", "article_id", "sentence_id", "start", "end",
+                                                   "title", "scheme", "splitter", "mentions", "targets_mentioned",
+                                                   "targets_in_context")),
+                     *(f"tasks:{c}" for c in ("id", "completed_at", "cancelled_annotations", "total_predictions",
+                                              "annotators")), *_HIDDEN_BY_LABEL_STUDIO],
+    },
+}
 
 
 def _first_of_title(rest: Api, conn: Connection, title: str, made: Project) -> Project:

@@ -159,3 +159,32 @@ def test_mentions_are_highlighted_their_questions_come_first_and_the_instruction
                 *(f"“{a}”" for t in SCHEME.targets for a in t.aliases),
                 *(f"{label.value}: {label.definition}" for label in [*SCHEME.stance_labels, *SCHEME.claim_labels])]
     assert [text for text in expected if " ".join(text.split()) not in page] == []
+
+
+@pytest.mark.integration
+def test_the_task_list_shows_the_sentences_and_no_markup(studio_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    seeds, project_id, _ = pushed_seeds(studio_server, tmp_path, "task list")
+    conn = studio.Connection(studio_server.url, studio_server.token, local=True)
+    with studio.api(conn) as rest:
+        [view] = rest.views(project_id)  # made with the project: the data manager makes no other on a first visit
+    assert view["data"]["hiddenColumns"] == studio.TASK_LIST_VIEW["hiddenColumns"]
+    log_in(browser, studio_server)
+    browser.get(f"{studio_server.url}/projects/{project_id}/data")
+    wait = WebDriverWait(browser, 60)
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "sentence_id"))
+    wait.until(ready.text_to_be_present_in_element((By.TAG_NAME, "body"), seeds[0]["text"][:30]))
+    page = browser.find_element(By.TAG_NAME, "body").text
+    browser.save_screenshot(str(artifacts() / "task-list.png"))
+    columns = page.split()
+    assert "text" in columns and "context_before" in columns and "targets_mentioned" in columns
+    # where_to_look (HTML for the labeling page) and the mentions (JSON) are not shown as raw text
+    assert "where_to_look" not in columns and "mentions" not in columns
+    assert "stance-where" not in page and "<div" not in page and "<style>" not in page
+    # Label Studio's own hidden columns stay hidden
+    assert "Annotation results" not in page and "Prediction results" not in page
+    with studio.api(conn) as rest:
+        assert len(rest.views(project_id)) == 1
