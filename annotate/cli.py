@@ -734,9 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=1, metavar="N",
                    help="sentences of context shown before and after (default: 1)")
     p.add_argument("--language", default="en", help="language code for the splitter (default: en)")
-    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1, metavar="N",
-                   help="processes that split the articles and find the mentions (default: the number of CPUs, "
-                   f"{os.cpu_count() or 1} here); the file is the same for any N")
+    p.add_argument("--jobs", type=_at_least_one, default=defaults.usable_cpus(), metavar="N",
+                   help="processes that split the articles and find the mentions (default: the usable CPUs, "
+                   f"{defaults.usable_cpus()} here); the file is the same for any N")
 
     p = _command(commands, cmd_sample, "sample", "FILE.json",
                  "choose the tasks to label next: those naming the targets, balanced, plus some naming none",
@@ -852,9 +852,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", metavar="FILE", help="gold rows to score after training; their scores go into the card")
     p.add_argument("--folds", type=int, default=5, metavar="K",
                    help="grouped cross-validation folds (default: 5; fewer when there are fewer articles)")
-    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1, metavar="N",
-                   help="folds cross-validated in parallel (default: the number of CPUs, "
-                   f"{os.cpu_count() or 1} here); the model is the same for any N")
+    p.add_argument("--jobs", type=_at_least_one, default=defaults.usable_cpus(), metavar="N",
+                   help="folds cross-validated in parallel (default: the usable CPUs, "
+                   f"{defaults.usable_cpus()} here); the model is the same for any N")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals of the metrics (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")

@@ -4,6 +4,7 @@ never talks to Label Studio, such as ``stance tasks``, starts without them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 LABEL_STUDIO_VERSION = "1.23.2"  # the version `stance studio start` installs and runs
@@ -12,3 +13,11 @@ URL_ENV = "LABEL_STUDIO_URL"  # a team server's address
 API_KEY_ENV = "LABEL_STUDIO_API_KEY"  # its personal access token
 BATCH_SIZE = 1000  # tasks per import request
 DEFAULT_TIMEOUT = 120.0  # seconds one request may take as a whole
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a container or ``taskset`` narrows), else the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.utils.validation import check_is_fitted
 
 from .baseline import StanceBaseline
+from .defaults import usable_cpus
 from .errors import InputError, StudioError
 from .files import atomic_write, dumps, in_order
 from .labeling import MENTION_CONTROL, MENTIONS_MODEL, SENTENCE, choice_questions
@@ -216,11 +217,7 @@ MAX_DEFAULT_JOBS = 2  # workers when none are asked for: what was measured (2 co
 
 def default_jobs() -> int:
     """The worker processes ``jobs=None`` asks for on an input of more than one batch: the usable CPUs, at most 2."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(MAX_DEFAULT_JOBS, usable))
+    return max(1, min(MAX_DEFAULT_JOBS, usable_cpus()))
 
 
 def _reads_hashtags(model: StanceBaseline) -> bool:

@@ -37,6 +37,19 @@ def test_the_default_is_the_usable_cpus_at_most_two(monkeypatch, cpus, expected)
     assert default_jobs() == expected
 
 
+def test_tasks_and_train_default_to_the_usable_cpus_not_the_machines(monkeypatch):
+    from annotate import cli, defaults
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 5, 7}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert defaults.usable_cpus() == 3
+    parser = cli.build_parser()
+    assert parser.parse_args(["tasks", "seeds", "-o", "t.json"]).jobs == 3
+    assert parser.parse_args(["train", "gold.jsonl", "-o", "m"]).jobs == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # not Linux: the machine's count
+    assert defaults.usable_cpus() == 64
+
+
 def test_one_batch_is_predicted_here_and_more_in_workers_by_default(hashtag_model, monkeypatch):
     monkeypatch.setattr(predict, "default_jobs", lambda: 2)
     batch = [{"data": {"text": "x"}}]
