@@ -475,13 +475,14 @@ class StanceBaseline(BaseEstimator):
         stance_sets = list(dict.fromkeys(for_stance(s) for s in sets))  # stance never reads the claim's cues
         mentioned = int(stance.mentioned.sum())
         if not mentioned and any(reads_mentions(s) for s in stance_sets):
+            # Each set that reads mentions is tried without them (the vectors, the contextual block read the whole
+            # text then), once: ngrams+hashtags+lexicon+mentions+window is ngrams+hashtags+lexicon.
             reading = [s for s in stance_sets if reads_mentions(s)]
-            stance_sets = [s for s in stance_sets if not reads_mentions(s)]
-            stance_sets = stance_sets or list(dict.fromkeys(without_mentions(s) for s in reading
-                                                            if without_mentions(s)))
+            stance_sets = list(dict.fromkeys(without_mentions(s) for s in stance_sets if without_mentions(s)))
             if len(stance.labels):
                 self.notes_.append("stance: no training row mentions its target, so the feature sets that read "
-                                   "mentions are not tried (" + ", ".join("+".join(s) for s in reading) + ")")
+                                   "mentions are tried without them (" + ", ".join("+".join(s) for s in reading)
+                                   + ")")
         policies: list[str | None] = ["model"]
         if 0 < mentioned < len(stance.labels):
             policies = [u for u in UNMENTIONED if u in self.unmentioned]

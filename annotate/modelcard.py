@@ -43,6 +43,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "annotate.baseline.StanceBaseline",
     "annotate.baseline.TargetSVM",
     "annotate.features.CompactTfidfVectorizer",
+    "annotate.features.ContextualVectors",
     "annotate.features.CueCounts",
     "annotate.features.CueWords",
     "annotate.features.HashtagWords",

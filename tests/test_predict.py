@@ -121,7 +121,7 @@ def test_split_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("mode", ["per-target", "target-aware", "ensemble"])
-@pytest.mark.parametrize("sets", [("ngrams",), ("ngrams", "hashtags", "lexicon")])
+@pytest.mark.parametrize("sets", [("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "contextual")])
 def test_every_question_at_once_gives_the_numbers_of_one_question_at_a_time(mode, sets):
     rows = make_rows(articles=8, per_article=5, seed=4)
     model = StanceBaseline(targets=SCHEME.target_ids, stance_mode=mode, feature_sets=(sets,), n_splits=3, C=(0.3,),
