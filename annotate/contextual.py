@@ -295,22 +295,31 @@ def _pooled_part(texts: Sequence[str], spans: Sequence[list[tuple[list, list]]])
     return out
 
 
-_REMEMBERED: OrderedDict[str, np.ndarray] = OrderedDict()  # marked text -> its row (float32), latest last
+Key = tuple[str, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
+_REMEMBERED: OrderedDict[Key, np.ndarray] = OrderedDict()  # (text, own, others) -> its row (float32), latest last
 MAX_REMEMBERED = 20_000  # rows kept (123 MB): a refit after its cross-validation reads the same texts again
+JOBS: int | None = None  # processes when pooled_of is given none (None: the usable CPUs); 1 in predict's workers
+
+
+def _key(marked: str) -> Key:
+    """What a row's figures depend on: the text and the spans of the target's and the others' mentions (a text
+    the claim reads and the same text for a target it does not name are one)."""
+    text, own, others = unmark(marked)
+    return text, tuple(own), tuple(others)
 
 
 def pooled_of(marked_texts: Sequence[str], n_jobs: int | None = None) -> np.ndarray:
     """:func:`pooled` of each marked text, shape (texts, :data:`N_FIGURES`), rounded to float32.
 
     Each distinct text is encoded once (a sentence marked for each of its targets is one text),
-    and the rows of the last :data:`MAX_REMEMBERED` marked texts are remembered. The texts to
-    encode are dealt, in batches, to ``n_jobs`` processes (default: the usable CPUs; one when
-    there are few), each with one BLAS thread. A text's row is the same bits whatever ``n_jobs``
+    and the last :data:`MAX_REMEMBERED` rows are remembered (by :func:`_key`). The texts to
+    encode are dealt, in batches, to ``n_jobs`` processes (default: :data:`JOBS`, else the usable
+    CPUs; one when there are few), each with one BLAS thread. A text's row is the same bits whatever ``n_jobs``
     and whichever texts come with it.
     """
-    marked = [str(m) for m in marked_texts]
-    new = [m for m in dict.fromkeys(marked) if m not in _REMEMBERED]
-    rows = [unmark(m) for m in new]
+    keys = [_key(str(m)) for m in marked_texts]
+    new = [k for k in dict.fromkeys(keys) if k not in _REMEMBERED]
+    rows = new
     distinct: dict[str, list[int]] = {}
     for i, (text, _, _) in enumerate(rows):
         distinct.setdefault(text, []).append(i)
@@ -322,28 +331,38 @@ def pooled_of(marked_texts: Sequence[str], n_jobs: int | None = None) -> np.ndar
         if n_jobs is None:
             from .defaults import usable_cpus
 
-            n_jobs = usable_cpus()
+            n_jobs = JOBS or usable_cpus()
         n_jobs = max(1, min(n_jobs, sum(lengths) // (4 * BATCH_PIECES)))  # few texts: a process costs more
-        dealt: list[list[int]] = [[] for _ in range(n_jobs)]
-        load = [0] * n_jobs
+        parts = 4 * n_jobs  # several a process: progress as they finish
+        dealt: list[list[int]] = [[] for _ in range(parts)]
+        load = [0] * parts
         for batch in sorted(batches(lengths), key=lambda b: -len(b) * lengths[b[0]]):
             k = load.index(min(load))
             dealt[k] += batch
             load[k] += len(batch) * lengths[batch[0]]
-        if n_jobs == 1:
-            parts = [_pooled_part(texts, spans)]
-            dealt = [list(range(len(texts)))]
-        else:
-            from joblib import Parallel, delayed
+        dealt = [d for d in dealt if d]
+        from .files import Progress
 
-            parts = Parallel(n_jobs=n_jobs)(delayed(_pooled_part)([texts[t] for t in d], [spans[t] for t in d])
-                                            for d in dealt)
-        found[[i for d in dealt for t in d for i in distinct[texts[t]]]] = np.vstack(parts)
-    for m, row in zip(new, found):
-        _REMEMBERED[m] = row
-    out = np.array([_REMEMBERED[m] for m in marked], dtype=np.float64).reshape(len(marked), N_FIGURES)
-    for m in marked:
-        _REMEMBERED.move_to_end(m)
+        with Progress("sentences read by all-MiniLM-L6-v2", total=len(texts), every=1.0,
+                      enabled=None if JOBS is None else False) as progress:
+            if n_jobs == 1:
+                for d in dealt:
+                    found[[i for t in d for i in distinct[texts[t]]]] = _pooled_part([texts[t] for t in d],
+                                                                                      [spans[t] for t in d])
+                    progress.advance(len(d))
+            else:
+                from joblib import Parallel, delayed
+
+                done = Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_pooled_part)([texts[t] for t in d], [spans[t] for t in d]) for d in dealt)
+                for d, part in zip(dealt, done):
+                    found[[i for t in d for i in distinct[texts[t]]]] = part
+                    progress.advance(len(d))
+    for k, row in zip(new, found):
+        _REMEMBERED[k] = row
+    out = np.array([_REMEMBERED[k] for k in keys], dtype=np.float64).reshape(len(keys), N_FIGURES)
+    for k in keys:
+        _REMEMBERED.move_to_end(k)
     while len(_REMEMBERED) > MAX_REMEMBERED:
         _REMEMBERED.popitem(last=False)
     return out

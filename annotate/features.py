@@ -762,7 +762,20 @@ def pooled_vectors_of(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-class PooledVectors(_PerText):
+class _Weighted(_PerText):
+    """A block of dense figures per text (:meth:`_figures`), times ``weight``, as a sparse matrix."""
+
+    weight: float
+
+    def _figures(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self)
+        return sp.csr_matrix(self.weight * self._figures([str(text) for text in X]))
+
+
+class PooledVectors(_Weighted):
     """Texts (marked or not) in, the 1,050 pooled GloVe figures of :func:`pooled_vectors` times ``weight`` out.
 
     Parameters
@@ -774,16 +787,15 @@ class PooledVectors(_PerText):
     def __init__(self, weight: float = VECTOR_WEIGHT) -> None:
         self.weight = weight
 
-    def transform(self, X: Any) -> sp.csr_matrix:
-        check_is_fitted(self)
-        return sp.csr_matrix(self.weight * pooled_vectors_of([str(text) for text in X]))
+    def _figures(self, texts: list[str]) -> np.ndarray:
+        return pooled_vectors_of(texts)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array([f"glove {c} {pool} {d}" for c in VECTOR_CONTEXTS for pool in ("mean", "max", "min")
                          for d in range(50)], dtype=object)
 
 
-class ContextualVectors(_PerText):
+class ContextualVectors(_Weighted):
     """Texts (marked or not) in, the 1,536 figures of :func:`annotate.contextual.pooled` times ``weight`` out.
 
     Parameters
@@ -795,11 +807,10 @@ class ContextualVectors(_PerText):
     def __init__(self, weight: float = CONTEXTUAL_WEIGHT) -> None:
         self.weight = weight
 
-    def transform(self, X: Any) -> sp.csr_matrix:
+    def _figures(self, texts: list[str]) -> np.ndarray:
         from .contextual import pooled_of
 
-        check_is_fitted(self)
-        return sp.csr_matrix(self.weight * pooled_of([str(text) for text in X]))
+        return pooled_of(texts)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         from .contextual import CONTEXTS, DIM

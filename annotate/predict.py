@@ -281,10 +281,12 @@ _FORKED: Callable[[list[Mapping[str, Any]], int], Any] | None = None  # what the
 
 
 def _forked(batch: list[Mapping[str, Any]], first: int, hashtags: Mapping[str, str]) -> Any:
+    from . import contextual
     from .features import remember_hashtags
 
     assert _FORKED is not None
     remember_hashtags(hashtags)
+    contextual.JOBS = 1  # a worker of several: the encoder runs in it, not in processes of its own
     return _FORKED(batch, first)
 
 

@@ -142,7 +142,13 @@ def test_each_distinct_text_is_encoded_once_and_the_numbers_do_not_depend_on_the
     # At most MAX_REMEMBERED rows are kept, the latest.
     monkeypatch.setattr(contextual, "MAX_REMEMBERED", 3)
     pooled_of(marked[:10])
-    assert list(contextual._REMEMBERED) == marked[7:10]
+    assert list(contextual._REMEMBERED) == [contextual._key(m) for m in marked[7:10]]
+    # The claim's plain text and the same text for a target it does not name are one row, encoded once.
+    contextual._REMEMBERED.clear()
+    encoded.clear()
+    plain = "Talks went on in Geneva."
+    both = pooled_of([plain, mark_mentions(plain, (), "lna")])
+    assert encoded == [plain] and np.array_equal(both[0], both[1])
 
 
 def test_the_block_in_a_feature_union():
