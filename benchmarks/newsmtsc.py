@@ -66,7 +66,8 @@ OUT = Path(__file__).resolve().parent / "results" / "newsmtsc"
 ABLATION = (("ngrams",), ("ngrams", "mentions"), ("ngrams", "mentions", "window"),
             ("ngrams", "lexicon", "mentions", "window"), ("ngrams", "lexicon", "vectors"),
             ("ngrams", "lexicon", "mentions", "window", "vectors"),
-            ("ngrams", "lexicon", "mentions", "window", "clause", "vectors"))
+            ("ngrams", "lexicon", "mentions", "window", "clause", "vectors"), ("ngrams", "contextual"),
+            ("ngrams", "mentions", "contextual"), ("ngrams", "lexicon", "mentions", "window", "clause", "contextual"))
 # The candidates cross-validation chooses from here: the richest of annotate's plain default feature sets (the others
 # scored 2 to 10 points lower on these folds: 60.3, 62.7, 68.7 against 70.5) and the richest contextual one, C 0.1
 # (C 0.3 scored 70.65 and 73.45 against 70.77 and 74.28; C=1 70.0) and balanced class weights (the full default grid
