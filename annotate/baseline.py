@@ -77,9 +77,19 @@ StanceMode = Literal["per-target", "target-aware", "ensemble"]
 STANCE_MODES: tuple[str, ...] = ("per-target", "target-aware", "ensemble")
 Unmentioned = Literal["model", "none"]
 UNMENTIONED: tuple[str, ...] = ("model", "none")
+CLAIM_METRICS: tuple[str, ...] = ("macro F1", "F1 of CLAIM")
 _STANCE = "stance_"
 SVM_TOL = 1e-2  # the linear SVMs' stopping tolerance (LinearSVC's tol)
 _TARGET_AWARE_KEY = "stance"  # pipelines_ key of the one stance model (every mode reads TargetAugmenter's output)
+
+
+def _score(conf: np.ndarray, metric: str, labels: Sequence[str]) -> float:
+    """The out-of-fold ``metric`` (F_avg, macro F1 or F1 of CLAIM) of a confusion matrix over ``labels``."""
+    if metric == "F_avg":
+        return float(f_avg(conf, labels))
+    if metric == "F1 of CLAIM":
+        return float(macro_f1(conf, [list(labels).index("CLAIM")]))
+    return float(macro_f1(conf))
 
 
 # --- estimators ------------------------------------------------------------------------------
@@ -285,6 +295,9 @@ class StanceBaseline(BaseEstimator):
     stance_metric : {"F_avg", "macro F1"}
         What stance candidates are chosen by: SemEval-2016's F_avg, or macro F1 over the three
         labels (NewsMTSC's F1m).
+    claim_metric : {"macro F1", "F1 of CLAIM"}
+        What claim candidates are chosen by: macro F1 over CLAIM and NO_CLAIM, or the F1 of the
+        CLAIM class alone (the claim-detection figure, ClaimBuster's F1 of CFS).
     C : tuple of float
         The SVM regularisation values cross-validation chooses from.
     class_weight : tuple of {None, "balanced"}
@@ -342,6 +355,7 @@ class StanceBaseline(BaseEstimator):
         feature_sets: tuple[tuple[str, ...], ...] = DEFAULT_FEATURE_SETS,
         unmentioned: tuple[Unmentioned, ...] = UNMENTIONED,
         stance_metric: Literal["F_avg", "macro F1"] = "F_avg",
+        claim_metric: Literal["macro F1", "F1 of CLAIM"] = "macro F1",
         C: tuple[float, ...] = (0.1, 0.3, 1.0),
         class_weight: tuple[str | None, ...] = (None, "balanced"),
         n_splits: int = 5,
@@ -357,6 +371,7 @@ class StanceBaseline(BaseEstimator):
         self.feature_sets = feature_sets
         self.unmentioned = unmentioned
         self.stance_metric = stance_metric
+        self.claim_metric = claim_metric
         self.C = C
         self.class_weight = class_weight
         self.n_splits = n_splits
@@ -383,6 +398,8 @@ class StanceBaseline(BaseEstimator):
                              f"not {self.unmentioned!r}")
         if self.stance_metric not in ("F_avg", "macro F1"):
             raise ValueError(f"stance_metric must be 'F_avg' or 'macro F1', not {self.stance_metric!r}")
+        if self.claim_metric not in CLAIM_METRICS:
+            raise ValueError(f"claim_metric must be 'macro F1' or 'F1 of CLAIM', not {self.claim_metric!r}")
         sets = list(dict.fromkeys(check_feature_sets(s) for s in self.feature_sets))
         rows = [_plain(r) for r in X]
         targets = tuple(self.targets) or tuple(sorted({t for r in rows for t in (r.get("stance") or {})}))
@@ -523,7 +540,7 @@ class StanceBaseline(BaseEstimator):
     def _choose(self, what: str, ex: _Examples, folds: np.ndarray | None, sets: list[tuple[str, ...]],
                 modes: list[str], policies: list[str | None], results: dict, grid: list, select: bool) -> tuple:
         """The best (feature sets, mode, C, class_weight, unmentioned) by out-of-fold score, in ``selection_``."""
-        metric = "macro F1" if what == "claim" else self.stance_metric
+        metric = self.claim_metric if what == "claim" else self.stance_metric
         labels = CLAIM_LABELS if what == "claim" else STANCE_LABELS
         record: dict[str, Any] = {"metric": metric, "folds": 0 if folds is None else int(len(np.unique(folds))),
                                   "examples": int(len(ex.labels)), "candidates": []}
@@ -545,7 +562,7 @@ class StanceBaseline(BaseEstimator):
                     for policy in policies:
                         out = np.where(ex.mentioned, predicted, fill) if policy == "none" else predicted
                         conf = confusion_matrix(ex.labels, out, labels)
-                        score = float(macro_f1(conf) if metric == "macro F1" else f_avg(conf, labels))
+                        score = _score(conf, metric, labels)
                         scored.append(((s, mode, c, w, policy), score, out))
                         record["candidates"].append(_candidate((s, mode, c, w, policy), score))
         # Highest score; on a tie the earlier candidate (fewer feature sets, per-target, smaller C, no class

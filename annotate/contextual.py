@@ -112,11 +112,13 @@ class Encoder:
             })
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
-        """The last layer, shape (texts, pieces, 384), of word-piece ids of texts of one length (no padding)."""
+        """Each layer's output, shape (texts, :data:`LAYERS`, pieces, 384), the last one last, of word-piece ids of
+        texts of one length (no padding)."""
         n, t = ids.shape
+        out = np.empty((n, LAYERS, t, DIM), dtype=np.float32)
         x = layer_norm(self.words[ids] + self.positions[:t] + self.type0, *self.norm0)
         scale = np.float32(1 / np.sqrt(DIM // HEADS))
-        for p in self.layers:
+        for layer, p in enumerate(self.layers):
             qkv = x.reshape(n * t, DIM) @ p["qkv"] + p["qkv_bias"]
             q, k, v = (qkv[:, j * DIM:(j + 1) * DIM].reshape(n, t, HEADS, DIM // HEADS).transpose(0, 2, 1, 3)
                        for j in range(3))
@@ -131,11 +133,13 @@ class Encoder:
             for start in range(0, len(h), _GELU_ROWS):
                 gelu(h[start:start + _GELU_ROWS])
             x = layer_norm((h @ p["down"] + p["down_bias"]).reshape(n, t, DIM) + x, *p["norm2"])
-        return x
+            out[:, layer] = x
+        return out
 
     def encode(self, texts: Sequence[str]):
-        """``(i, vectors, offsets)`` of each text ``texts[i]``, as batches finish: its pieces' last-layer vectors
-        (CLS and SEP included, offsets (0, 0)) and each piece's character offsets in the text.
+        """``(i, states, offsets)`` of each text ``texts[i]``, as batches finish: its pieces' vectors at each layer,
+        shape (:data:`LAYERS`, pieces, 384), the last layer ``states[-1]`` (CLS and SEP included, offsets (0, 0)),
+        and each piece's character offsets in the text.
 
         A batch holds texts of one length in pieces only: nothing is padded, so a text's vectors are
         the same bits whichever texts it is encoded with (with one BLAS thread; tested).
@@ -203,7 +207,9 @@ def encoder() -> Encoder:
 # --- pooled around the mentions -------------------------------------------------------------------
 
 CONTEXTS = ("text", "mention", "window", "others")
-N_FIGURES = DIM * len(CONTEXTS)
+N_CONTEXTUAL = DIM * len(CONTEXTS)  # the 'contextual' block: the last layer's mean over each of CONTEXTS
+INNER = tuple(range(1, LAYERS))  # the 'layers' block: the mean over the text of each inner layer's output
+N_FIGURES = N_CONTEXTUAL + DIM * len(INNER)
 # Word pieces on each side of a mention: cross-validated on NewsMTSC's training rows (2, 3, 4, 5, 8 gave macro F1
 # 74.38, 74.54, 74.20, 74.28, 74.04 at weight 0.6).
 WINDOW_PIECES = 3
@@ -248,13 +254,16 @@ def _mean_unit(vectors: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return v / norm if norm > 0 else v
 
 
-def pooled(vectors: np.ndarray, offsets: np.ndarray, own: Sequence[tuple[int, int]],
+def pooled(states: np.ndarray, offsets: np.ndarray, own: Sequence[tuple[int, int]],
            others: Sequence[tuple[int, int]]) -> np.ndarray:
-    """The :data:`N_FIGURES` figures of one text and one target: for each of :data:`CONTEXTS` the mean of its
-    pieces' vectors, scaled to length 1 (zeros where it has none). ``text`` is every piece of the text (the
-    sentence vector of sentence-transformers, before its normalisation); ``mention`` the pieces inside the
-    target's mentions; ``window`` the pieces within :data:`WINDOW_PIECES` of them, less any mention's; ``others``
-    the pieces of the other targets' mentions."""
+    """The :data:`N_FIGURES` figures of one text and one target, from its pieces' ``states`` at each layer
+    (:meth:`Encoder.encode`): first, for each of :data:`CONTEXTS`, the mean of its pieces' last-layer vectors,
+    scaled to length 1 (zeros where it has none). ``text`` is every piece of the text (the sentence vector of
+    sentence-transformers, before its normalisation); ``mention`` the pieces inside the target's mentions;
+    ``window`` the pieces within :data:`WINDOW_PIECES` of them, less any mention's; ``others`` the pieces of the
+    other targets' mentions. Then, for each of the :data:`INNER` layers, the mean of every piece of the text at
+    that layer, scaled to length 1."""
+    vectors = states[-1]
     real = offsets[:, 1] > offsets[:, 0]  # not CLS, SEP
 
     def inside(spans: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -268,7 +277,8 @@ def pooled(vectors: np.ndarray, offsets: np.ndarray, own: Sequence[tuple[int, in
     for i in np.flatnonzero(mine):
         near[max(0, i - WINDOW_PIECES):i + WINDOW_PIECES + 1] = True
     near &= real & ~mine & ~theirs
-    return np.concatenate([_mean_unit(vectors, chosen) for chosen in (real, mine, near, theirs)])
+    return np.concatenate([_mean_unit(vectors, chosen) for chosen in (real, mine, near, theirs)]
+                          + [_mean_unit(states[layer - 1], real) for layer in INNER])
 
 
 def _pooled_part(texts: Sequence[str], spans: Sequence[list[tuple[list, list]]]) -> np.ndarray:
@@ -278,9 +288,9 @@ def _pooled_part(texts: Sequence[str], spans: Sequence[list[tuple[list, list]]])
     out = np.zeros((sum(len(s) for s in spans), N_FIGURES))
     starts = np.cumsum([0] + [len(s) for s in spans])
     with threadpool_limits(1):  # the same bits in one process or several; two processes beat two BLAS threads
-        for j, vectors, offsets in encoder().encode(texts):
+        for j, states, offsets in encoder().encode(texts):
             for k, (own, others) in enumerate(spans[j]):
-                out[starts[j] + k] = pooled(vectors, offsets, own, others)
+                out[starts[j] + k] = pooled(states, offsets, own, others)
     return out
 
 

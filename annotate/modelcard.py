@@ -44,6 +44,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "annotate.baseline.TargetSVM",
     "annotate.features.CompactTfidfVectorizer",
     "annotate.features.ContextualVectors",
+    "annotate.features.LayerVectors",
     "annotate.features.CueCounts",
     "annotate.features.CueWords",
     "annotate.features.HashtagWords",

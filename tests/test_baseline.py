@@ -164,19 +164,21 @@ def test_learns_and_records_the_cross_validation(model):
     assert stance["folds"] == 3 and stance["metric"] == "F_avg"
     # No row names its target: each default set without the mention sets, once (the Makefile installs the wheel of
     # 'contextual').
-    assert len(stance["candidates"]) == 72  # 4 feature set choices x 3 modes x 3 C x 2 class weights
+    assert len(stance["candidates"]) == 90  # 5 feature set choices x 3 modes x 3 C x 2 class weights
     assert set(stance["best_per_mode"]) == {"per-target", "target-aware", "ensemble"}
     assert set(stance["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon", "ngrams+hashtags+lexicon+vectors",
-                                                "ngrams+hashtags+lexicon+contextual"}
+                                                "ngrams+hashtags+lexicon+contextual",
+                                                "ngrams+hashtags+lexicon+contextual+layers"}
     assert stance["chosen"]["mode"] == model.stance_mode_
     assert stance["chosen"]["score"] == max(c["score"] for c in stance["candidates"])
     assert model.features_["stance"] == tuple(stance["chosen"]["features"])
     claim = model.selection_["claim"]
-    assert claim["chosen"]["mode"] == "claim" and len(claim["candidates"]) == 36  # 6 feature set choices x 6
+    assert claim["chosen"]["mode"] == "claim" and len(claim["candidates"]) == 42  # 7 feature set choices x 6
     assert set(claim["best_per_features"]) == {"ngrams", "ngrams+hashtags+lexicon", "ngrams+hashtags+lexicon+vectors",
                                                "ngrams+hashtags+lexicon+vectors+cues",
                                                "ngrams+hashtags+lexicon+contextual",
-                                               "ngrams+hashtags+lexicon+contextual+cues"}
+                                               "ngrams+hashtags+lexicon+contextual+layers",
+                                               "ngrams+hashtags+lexicon+contextual+layers+cues"}
     assert set(model.pipelines_) == {"claim", "stance"}
     held_out = make_rows(articles=3, per_article=6, seed=9)
     for question in model.questions_:
@@ -356,7 +358,8 @@ def test_load_refuses_types_outside_the_allow_list(model, tmp_path):
 @pytest.mark.parametrize("calibration", ["temperature", "sigmoid", "isotonic"])
 def test_allow_list_is_exactly_what_models_hold(tmp_path, calibration):
     seen = set()
-    everything = (("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors", "contextual", "cues"),)
+    everything = (("ngrams", "hashtags", "lexicon", "mentions", "window", "clause", "vectors", "contextual", "layers",
+                   "cues"),)
     for name, rows, mode in (("tiny", demo_like_rows(), "per-target"),
                              ("aware", mention_rows(articles=6, per_article=4), "ensemble")):
         est = train(rows, SCHEME, n_splits=3, stance_mode=mode, calibration=calibration, feature_sets=everything)
@@ -603,7 +606,8 @@ def test_the_cross_validation_counts_its_folds_as_they_come_and_any_n_jobs_gives
 def test_without_mentions_in_training_each_set_is_tried_without_the_mention_sets():
     est = train(make_rows(articles=4, per_article=4), SCHEME, n_splits=2, C=(0.3,))
     assert set(est.selection_["stance"]["best_per_features"]) == {
-        "ngrams", "ngrams+hashtags+lexicon", "ngrams+hashtags+lexicon+vectors", "ngrams+hashtags+lexicon+contextual"}
+        "ngrams", "ngrams+hashtags+lexicon", "ngrams+hashtags+lexicon+vectors", "ngrams+hashtags+lexicon+contextual",
+        "ngrams+hashtags+lexicon+contextual+layers"}
     assert {c["unmentioned"] for c in est.selection_["stance"]["candidates"]} == {"model"}
     assert any("no training row mentions its target, so the feature sets that read mentions are tried without them"
                in n for n in est.notes_)
@@ -712,3 +716,27 @@ def test_cross_validation_chooses_the_cues_where_they_decide_the_claim_and_stanc
     readme = (tmp_path / "m" / "README.md").read_text()
     assert "Features of claim: **ngrams**: TF-IDF" in readme and "**cues**: what check-worthy factual claims" in readme
     load_model(tmp_path / "m")  # the cues' transformers are on the allow-list
+
+
+def test_the_claim_can_be_chosen_by_the_f1_of_claim():
+    from sklearn.metrics import f1_score
+
+    from annotate.baseline import _score
+    from annotate.metrics import confusion_matrix
+    from annotate.scheme import CLAIM_LABELS
+
+    rng = np.random.default_rng(3)
+    truth, guess = rng.choice(CLAIM_LABELS, 60, p=[0.3, 0.7]), rng.choice(CLAIM_LABELS, 60)
+    conf = confusion_matrix(truth, guess, CLAIM_LABELS)
+    assert _score(conf, "F1 of CLAIM", CLAIM_LABELS) == pytest.approx(f1_score(truth, guess, pos_label="CLAIM"))
+    assert _score(conf, "macro F1", CLAIM_LABELS) == pytest.approx(f1_score(truth, guess, average="macro"))
+    rows = make_rows(articles=6, per_article=4)
+    by_claim = train(rows, SCHEME, n_splits=2, C=(0.1, 1.0), feature_sets=(("ngrams",),), claim_metric="F1 of CLAIM")
+    by_macro = train(rows, SCHEME, n_splits=2, C=(0.1, 1.0), feature_sets=(("ngrams",),))
+    claim, macro = by_claim.selection_["claim"], by_macro.selection_["claim"]
+    assert claim["metric"] == "F1 of CLAIM" and macro["metric"] == "macro F1"
+    assert claim["chosen"]["score"] == max(c["score"] for c in claim["candidates"])
+    assert [c["score"] for c in claim["candidates"]] != [c["score"] for c in macro["candidates"]]
+    assert by_claim.selection_["stance"] == by_macro.selection_["stance"]  # stance keeps its own metric
+    with pytest.raises(ValueError, match="claim_metric must be 'macro F1' or 'F1 of CLAIM'"):
+        train(rows, SCHEME, claim_metric="accuracy")

@@ -13,24 +13,28 @@ from hypothesis import strategies as st
 from scipy.special import erf
 
 from annotate import contextual
-from annotate.contextual import (BATCH_PIECES, DIM, N_FIGURES, WINDOW_PIECES, Encoder, ModelMissing, gelu, pooled,
-                                 pooled_of, unmark)
-from annotate.features import ContextualVectors, check_feature_sets, mark_mentions, text_features
+from annotate.contextual import (BATCH_PIECES, DIM, INNER, LAYERS, N_CONTEXTUAL, N_FIGURES, WINDOW_PIECES, Encoder,
+                                 ModelMissing, gelu, pooled, pooled_of, unmark)
+from annotate.features import ContextualVectors, LayerVectors, check_feature_sets, mark_mentions, text_features
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm-reference.json").read_text())
 
 
-def test_the_numpy_encoder_gives_transformers_last_layer():
-    """Figures recorded from transformers' BertModel (PyTorch)."""
+def test_the_numpy_encoder_gives_transformers_layers():
+    """Figures recorded from transformers' BertModel (PyTorch): the last layer, and each layer's mean."""
     sentences = REFERENCE["sentences"]
     got = {i: (v, off) for i, v, off in contextual.encoder().encode([s["text"] for s in sentences])}
     assert sorted(got) == list(range(len(sentences)))
     for i, s in enumerate(sentences):
-        vectors, offsets = got[i]
+        states, offsets = got[i]
         assert offsets.tolist() == s["offsets"]
-        assert vectors.shape == (len(s["ids"]), DIM)
+        assert states.shape == (LAYERS, len(s["ids"]), DIM)
+        vectors = states[-1]
         np.testing.assert_allclose(vectors[:, :16], s["first16"], atol=1e-5, rtol=0)
         np.testing.assert_allclose(vectors.mean(axis=0), s["mean"], atol=1e-5, rtol=0)
+        assert len(s["layer_means"]) == LAYERS
+        for layer, expected in enumerate(s["layer_means"]):  # the text's own pieces: CLS and SEP left out
+            np.testing.assert_allclose(states[layer, 1:-1].mean(axis=0), expected, atol=1e-5, rtol=0)
     # A text's vectors are the same bits alone as among others (of its length or not), with one BLAS thread.
     from threadpoolctl import threadpool_limits
 
@@ -89,24 +93,31 @@ def test_pooled_reads_the_mention_its_window_and_the_other_targets():
     rng = np.random.default_rng(0)
     # CLS, 14 pieces of one character each at 0..13, SEP
     offsets = _offsets((0, 0), *[(i, i + 1) for i in range(14)], (0, 0))
-    vectors = rng.normal(size=(16, DIM)).astype(np.float32)
-    got = pooled(vectors, offsets, own=[(7, 9)], others=[(12, 13)])
-    assert got.shape == (N_FIGURES,)
+    states = rng.normal(size=(LAYERS, 16, DIM)).astype(np.float32)
+    vectors = states[-1]
+    got = pooled(states, offsets, own=[(7, 9)], others=[(12, 13)])
+    assert got.shape == (N_FIGURES,) == (N_CONTEXTUAL + len(INNER) * DIM,)
 
-    def unit(rows):
-        v = vectors[rows].astype(np.float64).mean(axis=0)
+    def unit(rows, layer=LAYERS):
+        v = states[layer - 1][rows].astype(np.float64).mean(axis=0)
         return v / np.linalg.norm(v)
 
-    text, mention, window, others = np.split(got, 4)
+    text, mention, window, others = np.split(got[:N_CONTEXTUAL], 4)
     np.testing.assert_allclose(text, unit(list(range(1, 15))))
     np.testing.assert_allclose(mention, unit([8, 9]))  # pieces 7 and 8 of the text are rows 8 and 9
     near = [r for r in range(8 - WINDOW_PIECES, 10 + WINDOW_PIECES) if 1 <= r <= 14 and r not in (8, 9, 13)]
     np.testing.assert_allclose(window, unit(near))
     np.testing.assert_allclose(others, unit([13]))
+    # Then each inner layer's mean over the text, whatever the mentions.
+    assert INNER == (1, 2, 3, 4, 5)
+    for k, layer in enumerate(INNER):
+        np.testing.assert_allclose(got[N_CONTEXTUAL + k * DIM:N_CONTEXTUAL + (k + 1) * DIM], unit(list(range(1, 15)),
+                                                                                                   layer))
     # Without a mention: the text's figures only.
-    bare = pooled(vectors, offsets, own=[], others=[])
+    bare = pooled(states, offsets, own=[], others=[])
     np.testing.assert_allclose(bare[:DIM], text)
-    assert not bare[DIM:].any()
+    assert not bare[DIM:N_CONTEXTUAL].any()
+    np.testing.assert_array_equal(bare[N_CONTEXTUAL:], got[N_CONTEXTUAL:])
 
 
 def test_each_distinct_text_is_encoded_once_and_the_numbers_do_not_depend_on_the_jobs(monkeypatch):
@@ -159,7 +170,16 @@ def test_the_block_in_a_feature_union():
     block = ContextualVectors(weight=0.5).fit(["x"])
     rows = block.transform(["Talks went on."]).toarray()
     np.testing.assert_allclose(np.linalg.norm(rows[0, :DIM]), 0.5)
-    assert len(block.get_feature_names_out()) == N_FIGURES
+    assert rows.shape == (1, N_CONTEXTUAL) == (1, len(block.get_feature_names_out()))
+    # The inner layers: the rest of the same rows, five unit-length means.
+    assert check_feature_sets(["layers", "contextual", "ngrams"]) == ("ngrams", "contextual", "layers")
+    inner = LayerVectors(weight=2.0).fit(["x"]).transform(["Talks went on."]).toarray()
+    assert inner.shape == (1, len(INNER) * DIM) == (1, len(LayerVectors().get_feature_names_out()))
+    np.testing.assert_allclose(np.linalg.norm(inner.reshape(len(INNER), DIM), axis=1), 2.0)
+    np.testing.assert_array_equal(inner, 2.0 * pooled_of(["Talks went on."])[:, N_CONTEXTUAL:])
+    X = text_features(("ngrams", "contextual", "layers")).fit_transform(["Haftar met Erdogan.", "Talks went on."])
+    assert X.shape[1] == len(text_features(("ngrams",)).fit(["Haftar met Erdogan.", "Talks went on."])
+                             .get_feature_names_out()) + N_FIGURES
 
 
 def test_a_missing_wheel_or_other_weights_say_what_to_do(monkeypatch, tmp_path):
