@@ -27,7 +27,8 @@ rows (gold rows, the data of tasks): a text alone names no target.
 Everything is chosen by grouped cross-validation on the training rows alone (folds never split
 an article): the feature sets, the treatment of rows whose target is not mentioned, the stance
 mode, the SVM's ``C`` and ``class_weight``, by the pooled out-of-fold F_avg (or macro F1,
-``stance_metric``) for stance and the macro F1 for claim. The chosen configuration is
+``stance_metric``) for stance and the macro F1 (or the F1 of CLAIM, ``claim_metric``) for claim.
+The chosen configuration is
 refitted on all rows and its probabilities calibrated by temperature scaling on the same grouped
 folds (``CalibratedClassifierCV(ensemble=False)``); temperature scaling divides the SVM's scores
 by one number, so the labels it predicts are the SVM's and the probabilities become usable scores.

@@ -66,6 +66,9 @@ def _add_scheme(parser: argparse.ArgumentParser, *, found: str | None = None) ->
     parser.add_argument("--scheme", metavar="FILE", help=help)
 
 
+# The names of features.FEATURE_SETS, in its order (spelt out: the parser is built without importing scikit-learn;
+# a test holds the two equal).
+FEATURE_SET_NAMES = "ngrams, hashtags, lexicon, mentions, window, clause, vectors, contextual, layers, cues"
 _FOUND_BY_ID = "the one the data's scheme id names (kept in .stance/schemes by `stance tasks`, `pull` and `train`)"
 
 
@@ -870,8 +873,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "once; fewer candidates train faster)")
     grid.add_argument("--features", type=_feature_combination, action="append", metavar="SETS",
                       help="a combination of feature sets joined by '+', e.g. ngrams+hashtags+lexicon+mentions+window "
-                      "(sets: ngrams, hashtags, lexicon, mentions, window, clause, vectors, cues; default: the six "
-                      "combinations of `stance train`'s README section)")
+                      f"(sets: {FEATURE_SET_NAMES}; default: the nine combinations of `stance train`'s README "
+                      "section, six where the model wheel of contextual and layers is not installed)")
     grid.add_argument("--C", type=_positive_float, action="append", metavar="C", dest="C",
                       help="an SVM regularisation value (default: 0.1, 0.3 and 1)")
     grid.add_argument("--class-weight", choices=("none", "balanced"), action="append", dest="class_weight",

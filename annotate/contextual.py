@@ -210,6 +210,14 @@ CONTEXTS = ("text", "mention", "window", "others")
 N_CONTEXTUAL = DIM * len(CONTEXTS)  # the 'contextual' block: the last layer's mean over each of CONTEXTS
 INNER = tuple(range(1, LAYERS))  # the 'layers' block: the mean over the text of each inner layer's output
 N_FIGURES = N_CONTEXTUAL + DIM * len(INNER)
+BLOCKS = {"contextual": slice(0, N_CONTEXTUAL), "layers": slice(N_CONTEXTUAL, N_FIGURES)}  # columns of a row
+
+
+def figure_names(block: str) -> list[str]:
+    """The names of the columns of ``block`` (a key of :data:`BLOCKS`)."""
+    if block == "contextual":
+        return [f"minilm {c} {d}" for c in CONTEXTS for d in range(DIM)]
+    return [f"minilm layer {layer} text {d}" for layer in INNER for d in range(DIM)]
 # Word pieces on each side of a mention: cross-validated on NewsMTSC's training rows (2, 3, 4, 5, 8 gave macro F1
 # 74.38, 74.54, 74.20, 74.28, 74.04 at weight 0.6).
 WINDOW_PIECES = 3

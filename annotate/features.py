@@ -813,23 +813,20 @@ class ContextualVectors(_Weighted):
         Scale of the block beside the TF-IDF blocks (whose rows have unit length).
     """
 
+    _block = "contextual"  # which of annotate.contextual.BLOCKS: its columns of pooled_of's rows
+
     def __init__(self, weight: float = CONTEXTUAL_WEIGHT) -> None:
         self.weight = weight
 
-    def _columns(self) -> slice:
-        from .contextual import N_CONTEXTUAL
-
-        return slice(0, N_CONTEXTUAL)
-
     def _figures(self, texts: list[str]) -> np.ndarray:
-        from .contextual import pooled_of
+        from .contextual import BLOCKS, pooled_of
 
-        return pooled_of(texts)[:, self._columns()]
+        return pooled_of(texts)[:, BLOCKS[self._block]]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        from .contextual import CONTEXTS, DIM
+        from .contextual import figure_names
 
-        return np.array([f"minilm {c} {d}" for c in CONTEXTS for d in range(DIM)], dtype=object)
+        return np.array(figure_names(self._block), dtype=object)
 
 
 class LayerVectors(ContextualVectors):
@@ -842,18 +839,10 @@ class LayerVectors(ContextualVectors):
         Scale of the block beside the TF-IDF blocks (whose rows have unit length).
     """
 
+    _block = "layers"
+
     def __init__(self, weight: float = LAYER_WEIGHT) -> None:
         self.weight = weight
-
-    def _columns(self) -> slice:
-        from .contextual import N_CONTEXTUAL
-
-        return slice(N_CONTEXTUAL, None)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        from .contextual import DIM, INNER
-
-        return np.array([f"minilm layer {layer} text {d}" for layer in INNER for d in range(DIM)], dtype=object)
 
 
 def text_features(sets: Sequence[str] = ("ngrams",), *, word_ngrams: tuple[int, int] = (1, 3),

@@ -42,6 +42,14 @@ def test_every_command_has_help(command, capsys):
     assert "options:" in out
 
 
+def test_train_help_names_every_feature_set_and_counts_the_default_grid():
+    from annotate.cli import FEATURE_SET_NAMES
+    from annotate.features import CONTEXTUAL_FEATURE_SETS, FEATURE_SETS, PLAIN_FEATURE_SETS
+
+    assert FEATURE_SET_NAMES.split(", ") == list(FEATURE_SETS)
+    assert (len(PLAIN_FEATURE_SETS) + len(CONTEXTUAL_FEATURE_SETS), len(PLAIN_FEATURE_SETS)) == (9, 6)  # as the help says
+
+
 def test_the_expected_commands_exist():
     top = {c[0] for c in subcommands()}
     assert {"articles", "tasks", "config", "schemas"} <= top
