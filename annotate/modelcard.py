@@ -89,13 +89,14 @@ class Candidate(_Strict):
     unmentioned: Literal["model", "none"] | None = Field(
         default=None, description="stance: rows whose target is not mentioned get the one model's answer (model) or "
         "the label that such training rows mostly have (none); null for claim")
-    score: float | None = Field(description="out-of-fold F_avg or macro F1 (the selection's metric); null untested")
+    score: float | None = Field(description="out-of-fold F_avg, macro F1 or F1 of CLAIM (the selection's metric); "
+                                "null untested")
 
 
 class Selection(_Strict):
     """How one kind of model was chosen."""
 
-    metric: Literal["F_avg", "macro F1"]
+    metric: Literal["F_avg", "macro F1", "F1 of CLAIM"]
     folds: int = Field(description="grouped folds (0: no cross-validation)")
     examples: int
     candidates: list[Candidate]
@@ -364,7 +365,7 @@ def card_markdown(card: ModelCard) -> str:
     out += [f"| {q.question} | {q.pipeline} | {q.kind} | {', '.join(q.labels)} |" for q in card.questions]
     out += ["", "## How it was chosen", "",
             "Grouped cross-validation on the training rows only (folds never split an article); the test data "
-            "took no part. Scores are out-of-fold F_avg (stance, pooled over targets) or macro F1 (claim).", ""]
+            "took no part. Scores are out-of-fold, by each selection's metric (stance's pooled over targets).", ""]
     for what, sel in card.selection.items():
         chosen = sel.chosen
         out += [f"### {what}: {sel.folds} folds, {sel.examples} examples", "",

@@ -343,3 +343,21 @@ def test_train_takes_the_candidates_from_the_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(capsys, "train", gold, "-o", tmp_path / "bad", "--C", "0")
     assert "give a number above 0" in capsys.readouterr().err
+
+
+def test_train_chooses_by_the_metrics_asked_and_the_card_says_so(tmp_path, capsys):
+    gold = gold_file(tmp_path / "gold.jsonl", make_rows(articles=6, per_article=5, seed=8))
+    model = tmp_path / "model"
+    code, out, err = run(capsys, "train", gold, "-o", model, "--folds", "3", "--bootstrap", "20", "--features",
+                         "ngrams", "--C", "0.1", "--C", "1", "--claim-metric", "F1 of CLAIM", "--stance-metric",
+                         "macro F1")
+    assert code == 0, err
+    card = json.loads((model / "card.json").read_text())
+    assert (card["selection"]["claim"]["metric"], card["selection"]["stance"]["metric"]) == ("F1 of CLAIM", "macro F1")
+    jsonschema.validate(card, json.loads((Path(__file__).parents[1] / "schemas" / "model-card.schema.json")
+                                         .read_text()))
+    readme = (model / "README.md").read_text()
+    assert "F1 of CLAIM 0." in readme and "| macro F1 |" in readme
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "train", gold, "-o", tmp_path / "m2", "--claim-metric", "accuracy")
+    assert exit_.value.code == 2 and "invalid choice: 'accuracy'" in capsys.readouterr().err
