@@ -1,4 +1,5 @@
-"""Contextual word vectors: all-MiniLM-L6-v2 run in NumPy, its last layer pooled around a target's mentions.
+"""Contextual word vectors: all-MiniLM-L6-v2 run in NumPy, its last layer pooled around a target's mentions
+(``contextual``) and its inner layers' means over the text (``layers``).
 
 A news sentence that names two people often says something of one and nothing of the other;
 the words around each mention (:func:`~annotate.features.window_words`) and GloVe vectors
@@ -304,7 +305,7 @@ def _pooled_part(texts: Sequence[str], spans: Sequence[list[tuple[list, list]]])
 
 Key = tuple[str, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
 _REMEMBERED: OrderedDict[Key, np.ndarray] = OrderedDict()  # (text, own, others) -> its row (float32), latest last
-MAX_REMEMBERED = 20_000  # rows kept (123 MB): a refit after its cross-validation reads the same texts again
+MAX_REMEMBERED = 20_000  # rows kept (276 MB): a refit after its cross-validation reads the same texts again
 JOBS: int | None = None  # processes when pooled_of is given none (None: the usable CPUs); 1 in predict's workers
 
 

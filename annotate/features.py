@@ -156,7 +156,7 @@ MENTION_SETS: tuple[str, ...] = ("mentions", "window", "clause")
 # without and with word vectors, and with the target's clauses too. Where no training row mentions its target, stance
 # tries each without the mention sets. The last adds the claim's cues: stance reads it as the one before (it never
 # reads cues), the claim as n-grams, hashtags, lexicon, vectors and cues (the claim never reads mentions or clauses).
-# Where the model wheel of 'contextual' is installed (the Makefile installs it), the last two again with it, less GloVe.
+# Where the model wheel of 'contextual' and 'layers' is installed (the Makefile installs it): see CONTEXTUAL_FEATURE_SETS.
 PLAIN_FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("ngrams",), ("ngrams", "hashtags", "lexicon"), ("ngrams", "hashtags", "lexicon", "mentions", "window"),
     ("ngrams", "hashtags", "lexicon", "mentions", "window", "vectors"),
