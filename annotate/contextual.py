@@ -219,6 +219,8 @@ def figure_names(block: str) -> list[str]:
     if block == "contextual":
         return [f"minilm {c} {d}" for c in CONTEXTS for d in range(DIM)]
     return [f"minilm layer {layer} text {d}" for layer in INNER for d in range(DIM)]
+
+
 # Word pieces on each side of a mention: cross-validated on NewsMTSC's training rows (2, 3, 4, 5, 8 gave macro F1
 # 74.38, 74.54, 74.20, 74.28, 74.04 at weight 0.6).
 WINDOW_PIECES = 3
